@@ -1,0 +1,1 @@
+//! dialog (to be written).

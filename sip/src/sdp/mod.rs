@@ -1,0 +1,1 @@
+//! sdp (to be written).
