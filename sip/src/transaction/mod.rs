@@ -16,14 +16,14 @@ mod server_invite;
 mod server_non_invite;
 mod timer;
 
-pub use client_invite::ClientInvite;
-pub use client_non_invite::ClientNonInvite;
+pub use client_invite::{ClientInvite, ClientInviteState};
+pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
 pub use key::{
     call_id, cseq, from_tag, tag_param, to_tag, ClientKey, MethodKey, ServerKey, TopVia,
     BRANCH_COOKIE,
 };
-pub use server_invite::ServerInvite;
-pub use server_non_invite::ServerNonInvite;
+pub use server_invite::{ServerInvite, ServerInviteState, TRYING_DELAY};
+pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 pub use timer::{Timer, TimerTable, Timers};
 
 use bytes::Bytes;
@@ -71,7 +71,7 @@ pub enum TxOutput {
 pub type Outputs = VecDeque<TxOutput>;
 
 /// Serialises a message once; retransmissions reuse the same bytes.
-pub(crate) fn encode(msg: &impl std::fmt::Display) -> Bytes {
+pub fn encode(msg: &impl std::fmt::Display) -> Bytes {
     Bytes::from(msg.to_string())
 }
 

@@ -1,1 +1,0 @@
-//! endpoint (to be written).

@@ -1,0 +1,45 @@
+//! Building a response to a request (RFC 3261 §8.2.6.2).
+
+use rsip::prelude::UntypedHeader;
+use rsip::{Header, Request, Response};
+
+/// A response to `request`: Via (all values, in order), From, Call-ID and
+/// CSeq copied; To copied with `to_tag` added when it has none (never for
+/// 100 Trying, §8.2.6.2). No body; Content-Length 0.
+pub fn make_response(request: &Request, code: u16, to_tag: Option<&str>) -> Response {
+    let mut headers = rsip::Headers::default();
+    for h in request.headers.iter() {
+        match h {
+            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                headers.push(h.clone())
+            }
+            Header::To(to) => {
+                let value = to.value();
+                let has_tag = crate::transaction::tag_param(value).is_some();
+                match to_tag {
+                    Some(tag) if !has_tag && code > 100 => {
+                        headers.push(Header::To(format!("{value};tag={tag}").into()))
+                    }
+                    _ => headers.push(h.clone()),
+                }
+            }
+            _ => {}
+        }
+    }
+    headers.push(Header::ContentLength(0.into()));
+    Response {
+        status_code: code.into(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
+/// The reason phrase rsip knows for `code` ("Other" when it knows none).
+pub fn reason_phrase(code: u16) -> String {
+    let status: rsip::StatusCode = code.into();
+    let text = status.to_string();
+    text.split_once(' ')
+        .map(|(_, r)| r.to_string())
+        .unwrap_or(text)
+}
