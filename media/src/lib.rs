@@ -1,1 +1,3 @@
-pub fn x(){}
+pub mod error;
+pub mod g711;
+pub mod ids;
