@@ -1,0 +1,265 @@
+//! A new INVITE: admission (draining, call limit), routing by Request-URI
+//! user, the SDP offer, and the `echo` route.
+
+use super::call::{ALeg, Call, Route, Side};
+use super::CallControl;
+use crate::media_rt::{self, BoundLeg};
+use rsip::prelude::UntypedHeader;
+use rsip::{Header, Request};
+use sotto_sip::dialog::{Dialog, RequestVerdict, Tag};
+use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
+use sotto_sip::sdp::{LocalMedia, LocalSession, SessionDescription};
+use std::time::Instant;
+
+impl CallControl {
+    pub(super) fn on_invite(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: Request,
+        peer: Peer,
+        ep: &mut Endpoint,
+    ) {
+        if self.draining.is_some() || self.calls.len() >= self.cfg.max_calls {
+            // §21.5.4: 503 with Retry-After toward trunks.
+            let extra = vec![Header::RetryAfter("5".into())];
+            return self.reply(now, ep, tx, &request, 503, extra);
+        }
+        let user = request
+            .uri
+            .auth
+            .as_ref()
+            .map(|a| a.user.clone())
+            .unwrap_or_default();
+        let route = if self.cfg.echo_user.as_deref() == Some(user.as_str()) {
+            Route::Echo
+        } else if self.cfg.users.contains_key(&user) {
+            Route::Agent(user)
+        } else {
+            return self.reply(now, ep, tx, &request, 404, vec![]);
+        };
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            let content_type = request.headers.iter().find_map(|h| match h {
+                Header::ContentType(c) => Some(c.value().to_ascii_lowercase()),
+                _ => None,
+            });
+            if content_type.is_some_and(|c| !c.trim().starts_with("application/sdp")) {
+                let extra = vec![Header::Accept("application/sdp".into())];
+                return self.reply(now, ep, tx, &request, 415, extra);
+            }
+            match SessionDescription::parse(&request.body) {
+                Ok(sdp) => Some(sdp),
+                Err(e) => {
+                    tracing::debug!("bad SDP offer: {e}");
+                    let extra = vec![Header::Warning(format!("399 sotto \"bad SDP: {e}\"").into())];
+                    return self.reply(now, ep, tx, &request, 400, extra);
+                }
+            }
+        };
+        match route {
+            Route::Echo => self.start_echo(now, tx, request, peer, offer, ep),
+            Route::Agent(user) => self.start_b2bua(now, tx, request, peer, offer, user, ep),
+        }
+    }
+
+    /// Binds an RTP socket and answers (or makes) the caller's SDP. On failure
+    /// the INVITE has been answered with the error.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn prepare_a_leg(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        peer: Peer,
+        offer: Option<SessionDescription>,
+        ep: &mut Endpoint,
+    ) -> Option<(ALeg, BoundLeg, String)> {
+        let Some(leg) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+            tracing::warn!("RTP port range exhausted");
+            let extra = vec![Header::RetryAfter("5".into())];
+            self.reply(now, ep, tx, request, 503, extra);
+            return None;
+        };
+        let local = LocalMedia::new(self.ports.ip(), leg.port);
+        let (sid, sver) = (self.random() >> 12, self.random() >> 12);
+        let mut session = LocalSession::new(sid, sver);
+        let (sdp, our_offer) = match &offer {
+            Some(o) => match session.answer(o, &local) {
+                Ok(ans) => {
+                    super::b2bua::apply_negotiated(&leg.remote(), &ans.negotiated);
+                    (ans.sdp.to_string(), None)
+                }
+                Err(e) => {
+                    let extra = vec![Header::Warning(format!("304 sotto \"{e}\"").into())];
+                    self.reply(now, ep, tx, request, 488, extra);
+                    return None;
+                }
+            },
+            None => {
+                let o = session.offer(&local);
+                (o.to_string(), Some(o))
+            }
+        };
+        let a = ALeg {
+            tx,
+            invite: request.clone(),
+            peer,
+            local_tag: self.token(),
+            dialog: None,
+            sdp: session,
+            offer,
+            our_offer,
+            answered: false,
+            ringing: false,
+            confirmed: false,
+            rtp_port: leg.port,
+            remote: leg.remote(),
+        };
+        Some((a, leg, sdp))
+    }
+
+    fn start_echo(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: Request,
+        peer: Peer,
+        offer: Option<SessionDescription>,
+        ep: &mut Endpoint,
+    ) {
+        let Some((mut a, leg, sdp)) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+            return;
+        };
+        let codec = codec_name(&leg);
+        let Some(media) = media_rt::spawn_echo(leg, self.random() as u32).ok() else {
+            return self.reply(now, ep, tx, &request, 500, vec![]);
+        };
+        let id = self.next_call;
+        self.next_call += 1;
+        if !self.answer_a_leg(now, &mut a, &sdp, ep) {
+            return;
+        }
+        let call = Call {
+            id,
+            name: format!("c{id}"),
+            route: Route::Echo,
+            started: now,
+            a,
+            b: None,
+            pending_media: Vec::new(),
+            media: Some(media),
+            a_sdp: None,
+            ending: None,
+            codec: Some(codec),
+        };
+        self.insert_call(now, call);
+    }
+
+    /// Sends the 200 with `sdp` on the A leg and creates its dialog. False
+    /// when the INVITE could not form a dialog (answered 400 instead).
+    pub(super) fn answer_a_leg(&mut self, now: Instant, a: &mut ALeg, sdp: &str, ep: &mut Endpoint) -> bool {
+        let resp = Self::with_sdp(self.response(&a.invite, 200, Some(&a.local_tag)), sdp);
+        let contact = rsip::typed::Contact {
+            display_name: None,
+            uri: rsip::Uri::try_from(self.contact_uri().as_str()).expect("our contact parses"),
+            params: vec![],
+        };
+        match Dialog::from_uas(&a.invite, Tag::new(a.local_tag.clone()), contact) {
+            Ok(mut d) => {
+                let _ = d.on_response_sent(&resp);
+                a.dialog = Some(d);
+            }
+            Err(e) => {
+                tracing::debug!("INVITE cannot form a dialog: {e}");
+                let tag = a.local_tag.clone();
+                let resp = self.response(&a.invite, 400, Some(&tag));
+                ep.respond(now, a.tx, resp);
+                return false;
+            }
+        }
+        ep.respond(now, a.tx, resp);
+        a.answered = true;
+        true
+    }
+
+    /// A re-INVITE: answered from our current media (hold and resume only
+    /// change directions; the media follows).
+    pub(super) fn on_reinvite(&mut self, now: Instant, tx: ServerTxId, request: Request, ep: &mut Endpoint) {
+        let Some((id, side)) = self.find_dialog(&request) else {
+            return self.reply(now, ep, tx, &request, 481, vec![]);
+        };
+        let ip = self.ports.ip();
+        let Some(call) = self.calls.get_mut(&id) else {
+            return self.reply(now, ep, tx, &request, 481, vec![]);
+        };
+        let (dialog, port, remote, session) = match side {
+            Side::A => (call.a.dialog.as_mut(), call.a.rtp_port, call.a.remote.clone(), &mut call.a.sdp),
+            Side::B => {
+                let Some(b) = call.b.as_mut() else {
+                    return self.reply(now, ep, tx, &request, 481, vec![]);
+                };
+                (b.dialog.as_mut(), b.rtp_port, b.remote.clone(), &mut b.sdp)
+            }
+        };
+        let Some(dialog) = dialog else {
+            return self.reply(now, ep, tx, &request, 481, vec![]);
+        };
+        let mut rnd = || 3u32;
+        match dialog.on_request(&request, &mut rnd) {
+            Ok(RequestVerdict::Accept { .. }) => {}
+            Ok(RequestVerdict::Reject(r)) => {
+                let code = r.status_code().code();
+                let extra: Vec<Header> = r.retry_after().into_iter().collect();
+                return self.reply(now, ep, tx, &request, code, extra);
+            }
+            _ => return self.reply(now, ep, tx, &request, 481, vec![]),
+        }
+        let local = LocalMedia::new(ip, port);
+        let tag = dialog.local_tag().as_str().to_string();
+        let sdp = if request.body.is_empty() {
+            session.offer(&local).to_string()
+        } else {
+            let answer = SessionDescription::parse(&request.body)
+                .map_err(|e| e.to_string())
+                .and_then(|o| session.answer(&o, &local).map_err(|e| e.to_string()));
+            match answer {
+                Ok(ans) => {
+                    super::b2bua::apply_negotiated(&remote, &ans.negotiated);
+                    ans.sdp.to_string()
+                }
+                Err(e) => {
+                    let extra = vec![Header::Warning(format!("304 sotto \"{e}\"").into())];
+                    return self.reply(now, ep, tx, &request, 488, extra);
+                }
+            }
+        };
+        let resp = Self::with_sdp(self.response(&request, 200, Some(&tag)), &sdp);
+        if let Some(call) = self.calls.get_mut(&id) {
+            let d = match side {
+                Side::A => call.a.dialog.as_mut(),
+                Side::B => call.b.as_mut().and_then(|b| b.dialog.as_mut()),
+            };
+            if let Some(d) = d {
+                let _ = d.on_response_sent(&resp);
+            }
+        }
+        ep.respond(now, tx, resp);
+    }
+
+    pub(super) fn insert_call(&mut self, now: Instant, call: Call) {
+        let id = call.id;
+        self.by_server_tx.insert(call.a.tx, id);
+        if let Some(cid) = sotto_sip::transaction::call_id(&call.a.invite.headers) {
+            self.by_dialog
+                .insert((cid.to_string(), call.a.local_tag.clone()), (id, Side::A));
+        }
+        self.publish(now, &call);
+        self.calls.insert(id, call);
+    }
+}
+
+fn codec_name(leg: &BoundLeg) -> String {
+    leg.remote().borrow().codec.encoding_name().to_string()
+}

@@ -1,0 +1,187 @@
+//! Call control: the transaction user of `sotto serve`.
+//!
+//! Requests are routed by Request-URI user: the `echo` user answers and loops
+//! the caller's audio back; a registered user is rung through sotto as a
+//! B2BUA (two dialogs, media relayed through sotto, CANCEL and BYE carried
+//! across); anything else gets 404. OPTIONS, REGISTER and the protocol's
+//! refusals (405, 416, 420, 481, 483, 503) are answered here too.
+//!
+//! Runs inside the SIP driver task: single-threaded, no locks. Media sockets
+//! are bound here and handed to media tasks.
+
+mod b2bua;
+mod call;
+mod requests;
+mod uas;
+
+pub use call::{CallKey, Side};
+
+use crate::live::LiveCalls;
+use crate::media_rt::PortAllocator;
+use crate::registrar::{ExpiryPolicy, Registrar};
+use crate::store::StoreHandle;
+use call::Call;
+use sotto_sip::endpoint::{ClientTxId, Endpoint, Event, ServerTxId};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Methods we implement, for Allow headers (§20.5).
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+
+/// Settings call control needs, taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct CallControlConfig {
+    /// The address our Contact and SDP advertise.
+    pub local: SocketAddr,
+    pub realm: String,
+    pub user_agent: String,
+    pub max_calls: usize,
+    pub echo_user: Option<String>,
+    /// name → password
+    pub users: HashMap<String, String>,
+    pub expiry: ExpiryPolicy,
+    /// Secret for stateless digest nonces.
+    pub nonce_secret: Vec<u8>,
+    /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
+    /// and call records, without reading a clock in the TU).
+    pub epoch_unix_ms: u64,
+    pub epoch_instant: Instant,
+}
+
+/// Commands from other tasks (HTTP API, signal handler).
+pub enum Command {
+    /// Stop taking calls, hang up the live ones, finish.
+    Shutdown,
+    /// Current registrations for the API.
+    Registrations(tokio::sync::oneshot::Sender<Vec<crate::http::RegistrationView>>),
+}
+
+pub struct CallControl {
+    cfg: CallControlConfig,
+    registrar: Registrar,
+    ports: PortAllocator,
+    live: LiveCalls,
+    store: Option<StoreHandle>,
+    next_call: u64,
+    calls: HashMap<u64, Call>,
+    /// A-leg INVITE server transactions.
+    by_server_tx: HashMap<ServerTxId, u64>,
+    /// B-leg INVITE client transactions.
+    by_client_tx: HashMap<ClientTxId, u64>,
+    /// Dialogs by (Call-ID, our tag).
+    by_dialog: HashMap<(String, String), (u64, Side)>,
+    draining: Option<Instant>,
+    finished: bool,
+    rng: u64,
+    next_purge: Instant,
+}
+
+/// How long shutdown waits for BYEs to be answered.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+impl CallControl {
+    pub fn new(
+        cfg: CallControlConfig,
+        ports: PortAllocator,
+        live: LiveCalls,
+        store: Option<StoreHandle>,
+        seed: u64,
+    ) -> Self {
+        let next_purge = cfg.epoch_instant + Duration::from_secs(30);
+        CallControl {
+            cfg,
+            registrar: Registrar::default(),
+            ports,
+            live,
+            store,
+            next_call: 1,
+            calls: HashMap::new(),
+            by_server_tx: HashMap::new(),
+            by_client_tx: HashMap::new(),
+            by_dialog: HashMap::new(),
+            draining: None,
+            finished: false,
+            rng: seed | 1,
+            next_purge,
+        }
+    }
+
+    /// Calls in progress.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn token(&mut self) -> String {
+        format!("{:x}", self.random())
+    }
+
+    fn unix_ms(&self, now: Instant) -> u64 {
+        self.cfg.epoch_unix_ms + now.saturating_duration_since(self.cfg.epoch_instant).as_millis() as u64
+    }
+}
+
+impl crate::sip_driver::TransactionUser for CallControl {
+    type Command = Command;
+
+    fn on_event(&mut self, now: Instant, event: Event, ep: &mut Endpoint) {
+        match event {
+            Event::Request { tx, request, peer } => self.on_request(now, tx, request, peer, ep),
+            Event::Ack { request, .. } => self.on_ack(now, request),
+            Event::Cancelled { tx } => self.on_cancelled(now, tx, ep),
+            Event::Response { tx, response } => self.on_response(now, tx, response, ep),
+            Event::Timeout { tx } => self.on_client_timeout(now, tx, ep),
+            Event::AckTimeout { tx } => self.on_ack_timeout(now, tx, ep),
+        }
+    }
+
+    fn on_command(&mut self, now: Instant, command: Command, ep: &mut Endpoint) {
+        match command {
+            Command::Shutdown => {
+                if self.draining.is_none() {
+                    tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");
+                    self.draining = Some(now + DRAIN_GRACE);
+                    let ids: Vec<u64> = self.calls.keys().copied().collect();
+                    for id in ids {
+                        self.hang_up(now, id, "shutdown", ep);
+                    }
+                }
+            }
+            Command::Registrations(reply) => {
+                let _ = reply.send(self.registration_views(now));
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self, now: Instant, _ep: &mut Endpoint) {
+        if now >= self.next_purge {
+            self.registrar.purge(now);
+            self.next_purge = now + Duration::from_secs(30);
+        }
+        if let Some(deadline) = self.draining {
+            if self.calls.is_empty() || now >= deadline {
+                self.finished = true;
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Some(match self.draining {
+            Some(d) => d.min(self.next_purge),
+            None => self.next_purge,
+        })
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished
+    }
+}

@@ -1,0 +1,161 @@
+//! Requests that are not a new call: OPTIONS, REGISTER, BYE, re-INVITE, ACK,
+//! and the refusals every UAS owes (§8.2).
+
+use super::call::Side;
+use super::CallControl;
+use crate::registrar::RegisterOutcome;
+use rsip::prelude::UntypedHeader;
+use rsip::{Header, Method, Request};
+use sotto_sip::dialog::RequestVerdict;
+use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
+use sotto_sip::transaction::{call_id, to_tag};
+use std::time::Instant;
+
+impl CallControl {
+    pub(super) fn on_request(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: Request,
+        peer: Peer,
+        ep: &mut Endpoint,
+    ) {
+        // §8.2.2.1: we only serve sip: and sips: URIs.
+        if !matches!(
+            request.uri.scheme,
+            Some(rsip::Scheme::Sip) | Some(rsip::Scheme::Sips) | None
+        ) {
+            return self.reply(now, ep, tx, &request, 416, vec![]);
+        }
+        // §8.2.2.3: we support no extensions, so any Require is refused.
+        if let Some(req) = request.headers.iter().find_map(|h| match h {
+            Header::Require(r) => Some(r.value().to_string()),
+            _ => None,
+        }) {
+            if request.method != Method::Cancel {
+                let extra = vec![Header::Unsupported(req.into())];
+                return self.reply(now, ep, tx, &request, 420, extra);
+            }
+        }
+        let in_dialog = to_tag(&request.headers).is_some();
+        match request.method {
+            Method::Options => self.reply(now, ep, tx, &request, 200, vec![Header::Accept("application/sdp".into())]),
+            Method::Register => self.on_register(now, tx, &request, peer, ep),
+            Method::Invite if in_dialog => self.on_reinvite(now, tx, request, ep),
+            Method::Invite => self.on_invite(now, tx, request, peer, ep),
+            Method::Bye => self.on_bye(now, tx, request, ep),
+            Method::Info | Method::Update if in_dialog => {
+                match self.find_dialog(&request) {
+                    Some(_) => self.reply(now, ep, tx, &request, 200, vec![]),
+                    None => self.reply(now, ep, tx, &request, 481, vec![]),
+                }
+            }
+            Method::Info | Method::Update | Method::Prack | Method::Notify => {
+                self.reply(now, ep, tx, &request, 481, vec![])
+            }
+            _ => self.reply(now, ep, tx, &request, 405, vec![]),
+        }
+    }
+
+    /// The call and leg an in-dialog request belongs to.
+    pub(super) fn find_dialog(&self, request: &Request) -> Option<(u64, Side)> {
+        let cid = call_id(&request.headers)?;
+        let tag = to_tag(&request.headers)?;
+        self.by_dialog
+            .get(&(cid.to_string(), tag.to_string()))
+            .copied()
+    }
+
+    fn on_register(&mut self, now: Instant, tx: ServerTxId, request: &Request, peer: Peer, ep: &mut Endpoint) {
+        let user = match self.authenticate(now, request) {
+            Ok(user) => user,
+            Err(challenge) => {
+                return match challenge {
+                    Some(h) => self.reply(now, ep, tx, request, 401, vec![h]),
+                    None => self.reply(now, ep, tx, request, 403, vec![]),
+                };
+            }
+        };
+        // §10.3 step 4-5: the AOR (To) must be the authenticated user's.
+        let to_user = request.headers.iter().find_map(|h| match h {
+            Header::To(t) => rsip::typed::To::try_from(t.clone()).ok(),
+            _ => None,
+        });
+        let aor_user = to_user
+            .and_then(|t| t.uri.auth.map(|a| a.user))
+            .unwrap_or_default();
+        if aor_user != user {
+            return self.reply(now, ep, tx, request, 403, vec![]);
+        }
+        match self.registrar.register(now, &user, request, peer, self.cfg.expiry) {
+            RegisterOutcome::Ok(contacts) => {
+                let extra = contacts
+                    .into_iter()
+                    .map(|c| Header::Contact(c.into()))
+                    .collect();
+                if let Some(store) = &self.store {
+                    store.registration_changed(&user, self.registrar.lookup(&user, now).len());
+                }
+                self.reply(now, ep, tx, request, 200, extra)
+            }
+            RegisterOutcome::IntervalTooBrief(min) => {
+                self.reply(now, ep, tx, request, 423, vec![Header::MinExpires(min.into())])
+            }
+            RegisterOutcome::Bad(why) => {
+                tracing::debug!("REGISTER refused: {why}");
+                self.reply(now, ep, tx, request, 400, vec![])
+            }
+        }
+    }
+
+    fn on_bye(&mut self, now: Instant, tx: ServerTxId, request: Request, ep: &mut Endpoint) {
+        let Some((id, side)) = self.find_dialog(&request) else {
+            return self.reply(now, ep, tx, &request, 481, vec![]);
+        };
+        let verdict = self.calls.get_mut(&id).and_then(|call| {
+            let dialog = match side {
+                Side::A => call.a.dialog.as_mut(),
+                Side::B => call.b.as_mut().and_then(|b| b.dialog.as_mut()),
+            }?;
+            let mut rnd = || 0u32;
+            dialog.on_request(&request, &mut rnd).ok()
+        });
+        match verdict {
+            Some(RequestVerdict::Reject(r)) => {
+                let code = r.status_code().code();
+                self.reply(now, ep, tx, &request, code, vec![])
+            }
+            _ => {
+                self.reply(now, ep, tx, &request, 200, vec![]);
+                let reason = match side {
+                    Side::A => "caller hung up",
+                    Side::B => "callee hung up",
+                };
+                self.hang_up_except(now, id, side, reason, ep);
+            }
+        }
+    }
+
+    pub(super) fn on_ack(&mut self, _now: Instant, request: Request) {
+        let Some((id, Side::A)) = self.find_dialog(&request) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.a.confirmed = true;
+        if let Some(d) = call.a.dialog.as_mut() {
+            let mut rnd = || 0u32;
+            let _ = d.on_request(&request, &mut rnd);
+        }
+        // Late offer: the answer to the offer in our 200 comes in the ACK.
+        if let (Some(our_offer), false) = (call.a.our_offer.take(), request.body.is_empty()) {
+            if let Ok(answer) = sotto_sip::sdp::SessionDescription::parse(&request.body) {
+                if let Ok(neg) = sotto_sip::sdp::process_answer(&our_offer, &answer) {
+                    super::b2bua::apply_negotiated(&call.a.remote, &neg);
+                    call.codec = Some(neg.codec.encoding_name().to_string());
+                }
+            }
+        }
+    }
+}
