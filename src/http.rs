@@ -32,6 +32,18 @@ pub struct RegistrationView {
     pub expires_at_unix: i64,
 }
 
+impl From<&crate::store::Registration> for RegistrationView {
+    fn from(r: &crate::store::Registration) -> Self {
+        RegistrationView {
+            aor: r.aor.clone(),
+            contact_uri: r.contact_uri.clone(),
+            source_addr: r.source_addr.clone(),
+            transport: r.transport.clone(),
+            expires_at_unix: r.expires_at_unix,
+        }
+    }
+}
+
 /// Gives the current registrations. Called once per `GET /v1/registrations` on the
 /// runtime: it must answer from memory, not block on I/O.
 pub type RegistrationsProvider = Arc<dyn Fn() -> Vec<RegistrationView> + Send + Sync>;
