@@ -1,0 +1,454 @@
+//! `sotto serve` configuration: an embedded, commented default (SPEC §6: "runs with no
+//! setup") with an optional TOML file merged over it and CLI flags over both.
+//!
+//! Every key has a serde default read from the embedded file, so the user's file is
+//! deserialized on its own: a key it lacks keeps its default, an array (`[[users]]`) it
+//! has replaces the default array whole, and toml's errors point at the user's own line.
+//! Unknown keys are rejected (`deny_unknown_fields`) so a typo is an error, not a
+//! silently ignored setting.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// The default configuration, embedded in the binary. Every key is documented there.
+pub const DEFAULT_TOML: &str = include_str!("../fixtures/config/default.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "defaults::top_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default = "defaults::top_sip")]
+    pub sip: SipConfig,
+    #[serde(default = "defaults::top_http")]
+    pub http: HttpConfig,
+    #[serde(default = "defaults::top_media")]
+    pub media: MediaConfig,
+    #[serde(default = "defaults::top_routes")]
+    pub routes: RoutesConfig,
+    #[serde(default = "defaults::top_users")]
+    pub users: Vec<UserConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SipConfig {
+    /// Bound on both UDP and TCP.
+    #[serde(default = "defaults::sip_listen")]
+    pub listen: SocketAddr,
+    /// Digest realm; `None` means the host of `listen` (see [`SipConfig::realm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+    #[serde(default = "defaults::sip_max_concurrent_calls")]
+    pub max_concurrent_calls: u32,
+    #[serde(default = "defaults::sip_user_agent")]
+    pub user_agent: String,
+    /// RFC 3261 §17.1.1.1 T1 (RTT estimate).
+    #[serde(default = "defaults::sip_t1_ms")]
+    pub t1_ms: u64,
+    /// RFC 3261 §17.1.2.2 T2 (cap on non-INVITE retransmit interval).
+    #[serde(default = "defaults::sip_t2_ms")]
+    pub t2_ms: u64,
+    /// RFC 3261 §17.1.2.2 T4 (max time a message stays in the network).
+    #[serde(default = "defaults::sip_t4_ms")]
+    pub t4_ms: u64,
+    /// RFC 3261 §10.3 step 7: shorter requests get 423 Interval Too Brief.
+    #[serde(default = "defaults::sip_min_expires")]
+    pub min_expires: u32,
+    #[serde(default = "defaults::sip_max_expires")]
+    pub max_expires: u32,
+    #[serde(default = "defaults::sip_default_expires")]
+    pub default_expires: u32,
+}
+
+impl SipConfig {
+    /// The digest realm: the configured one, else the host part of `listen`.
+    pub fn realm(&self) -> String {
+        match &self.realm {
+            Some(r) => r.clone(),
+            None => self.listen.ip().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default = "defaults::http_listen")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    #[serde(default = "defaults::media_rtp_ports")]
+    pub rtp_ports: PortRange,
+    /// 0 means one per core (see [`MediaConfig::worker_count`]).
+    #[serde(default = "defaults::media_workers")]
+    pub workers: usize,
+}
+
+impl MediaConfig {
+    /// The number of media worker threads to start.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            return self.workers;
+        }
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesConfig {
+    /// Answer calls to `echo_user` and loop their audio back.
+    #[serde(default = "defaults::routes_echo")]
+    pub echo: bool,
+    #[serde(default = "defaults::routes_echo_user")]
+    pub echo_user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// An inclusive UDP port range for RTP. `lo` is even (RTP on even ports, RTCP on the
+/// odd one above, RFC 3550 §11) and below `hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    /// The even ports of the range: one RTP(+RTCP) pair each.
+    pub fn rtp_ports(&self) -> impl Iterator<Item = u16> {
+        (self.lo..self.hi).step_by(2)
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let bad = |why: &str| anyhow::anyhow!("invalid rtp_ports {s:?}: {why}");
+        let (lo, hi) = s.split_once('-').ok_or_else(|| bad("expected LOW-HIGH"))?;
+        let lo: u16 = lo.trim().parse().map_err(|_| bad("low is not a port"))?;
+        let hi: u16 = hi.trim().parse().map_err(|_| bad("high is not a port"))?;
+        if lo == 0 {
+            return Err(bad("low must not be 0"));
+        }
+        if lo >= hi {
+            return Err(bad("low must be below high"));
+        }
+        if lo % 2 != 0 {
+            return Err(bad("low must be even (RTP uses even ports)"));
+        }
+        Ok(PortRange { lo, hi })
+    }
+}
+
+impl TryFrom<String> for PortRange {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> anyhow::Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<PortRange> for String {
+    fn from(r: PortRange) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.lo, self.hi)
+    }
+}
+
+impl Default for Config {
+    /// The embedded default configuration.
+    fn default() -> Self {
+        Config::from_toml_str(DEFAULT_TOML).expect("embedded default config is valid")
+    }
+}
+
+impl Config {
+    /// The embedded defaults with the file at `path` (if any) merged over them.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = path else {
+            return Config::from_toml_str(DEFAULT_TOML);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        Config::from_toml_str(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// The embedded defaults with `text` (a TOML document) over them.
+    pub fn from_toml_str(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Command-line flags: each one given overrides the file and the defaults.
+    pub fn apply_overrides(
+        &mut self,
+        sip_listen: Option<SocketAddr>,
+        http_listen: Option<SocketAddr>,
+        rtp_ports: Option<&str>,
+        data_dir: Option<&Path>,
+    ) -> anyhow::Result<()> {
+        if let Some(a) = sip_listen {
+            self.sip.listen = a;
+        }
+        if let Some(a) = http_listen {
+            self.http.listen = a;
+        }
+        if let Some(r) = rtp_ports {
+            self.media.rtp_ports = r.parse()?;
+        }
+        if let Some(d) = data_dir {
+            self.data_dir = d.to_path_buf();
+        }
+        self.validate()
+    }
+
+    /// Checks that cross keys: what serde's types alone cannot express.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let s = &self.sip;
+        if s.t1_ms == 0 {
+            bail!("invalid sip.t1_ms: must be above 0");
+        }
+        if s.t2_ms < s.t1_ms {
+            bail!(
+                "invalid sip.t2_ms {}: must be at least t1_ms {}",
+                s.t2_ms,
+                s.t1_ms
+            );
+        }
+        if s.max_concurrent_calls == 0 {
+            bail!("invalid sip.max_concurrent_calls: must be above 0");
+        }
+        if !(s.min_expires <= s.default_expires && s.default_expires <= s.max_expires) {
+            bail!(
+                "invalid sip expiries: need min_expires ({}) <= default_expires ({}) <= max_expires ({})",
+                s.min_expires,
+                s.default_expires,
+                s.max_expires
+            );
+        }
+        if s.realm.as_deref() == Some("") {
+            bail!("invalid sip.realm: must not be empty");
+        }
+        let mut seen = std::collections::HashSet::new();
+        for u in &self.users {
+            if u.name.is_empty() {
+                bail!("invalid [[users]] entry: name must not be empty");
+            }
+            if !seen.insert(u.name.as_str()) {
+                bail!("duplicate user {:?} in [[users]]", u.name);
+            }
+            if self.routes.echo && u.name == self.routes.echo_user {
+                bail!("user {:?} is also routes.echo_user", u.name);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Serde field defaults, each read from the embedded [`DEFAULT_TOML`] so the file stays
+/// the single place a default is written down.
+mod defaults {
+    use super::*;
+    use serde::de::DeserializeOwned;
+    use std::sync::OnceLock;
+
+    fn embedded<T: DeserializeOwned>(section: Option<&str>, key: &str) -> T {
+        static TABLE: OnceLock<toml::Table> = OnceLock::new();
+        let table = TABLE.get_or_init(|| DEFAULT_TOML.parse().expect("embedded config is TOML"));
+        let scope = match section {
+            Some(s) => table.get(s).and_then(toml::Value::as_table),
+            None => Some(table),
+        };
+        let value = scope.and_then(|t| t.get(key)).cloned();
+        let value = value.unwrap_or_else(|| panic!("embedded config lacks {section:?}.{key}"));
+        value
+            .try_into()
+            .unwrap_or_else(|e| panic!("embedded config {section:?}.{key}: {e}"))
+    }
+
+    macro_rules! defaults {
+        ($($name:ident: $ty:ty = $section:expr, $key:literal;)*) => {
+            $(pub fn $name() -> $ty { embedded($section, $key) })*
+        };
+    }
+
+    defaults! {
+        top_data_dir: PathBuf = None, "data_dir";
+        top_sip: SipConfig = None, "sip";
+        top_http: HttpConfig = None, "http";
+        top_media: MediaConfig = None, "media";
+        top_routes: RoutesConfig = None, "routes";
+        top_users: Vec<UserConfig> = None, "users";
+        sip_listen: SocketAddr = Some("sip"), "listen";
+        sip_max_concurrent_calls: u32 = Some("sip"), "max_concurrent_calls";
+        sip_user_agent: String = Some("sip"), "user_agent";
+        sip_t1_ms: u64 = Some("sip"), "t1_ms";
+        sip_t2_ms: u64 = Some("sip"), "t2_ms";
+        sip_t4_ms: u64 = Some("sip"), "t4_ms";
+        sip_min_expires: u32 = Some("sip"), "min_expires";
+        sip_max_expires: u32 = Some("sip"), "max_expires";
+        sip_default_expires: u32 = Some("sip"), "default_expires";
+        http_listen: SocketAddr = Some("http"), "listen";
+        media_rtp_ports: PortRange = Some("media"), "rtp_ports";
+        media_workers: usize = Some("media"), "workers";
+        routes_echo: bool = Some("routes"), "echo";
+        routes_echo_user: String = Some("routes"), "echo_user";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_runs_with_no_setup() {
+        let c = Config::load(None).unwrap();
+        let empty_sections = "[sip]\n[http]\n[media]\n[routes]\n";
+        assert_eq!(Config::from_toml_str(empty_sections).unwrap(), c);
+        assert_eq!(c.sip.listen, "127.0.0.1:5060".parse().unwrap());
+        assert_eq!(c.sip.realm(), "127.0.0.1");
+        assert_eq!((c.sip.t1_ms, c.sip.t2_ms, c.sip.t4_ms), (500, 4000, 5000));
+        assert_eq!(c.sip.max_concurrent_calls, 10000);
+        assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            c.media.rtp_ports,
+            PortRange {
+                lo: 20000,
+                hi: 29999
+            }
+        );
+        assert_eq!(c.media.rtp_ports.rtp_ports().count(), 5000);
+        assert!(c.media.worker_count() >= 1);
+        assert!(c.routes.echo);
+        let names: Vec<_> = c.users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["agent1", "agent2", "agent3"]);
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn file_keys_merge_over_defaults() {
+        let c = Config::from_toml_str(
+            "[sip]\nlisten = \"0.0.0.0:5070\"\nrealm = \"pbx.example.com\"\n\
+             [[users]]\nname = \"alice\"\npassword = \"s3cret\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sip.listen.port(), 5070);
+        assert_eq!(c.sip.realm(), "pbx.example.com");
+        assert_eq!(c.sip.t1_ms, 500, "a missing key keeps its default");
+        assert_eq!(
+            c.http.listen.port(),
+            8080,
+            "a missing table keeps its defaults"
+        );
+        assert_eq!(
+            c.users.len(),
+            1,
+            "[[users]] in a file replaces the demo users"
+        );
+        assert_eq!(c.users[0].display_name, None);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = Config::from_toml_str("[sip]\nlisten_addr = \"0.0.0.0:5060\"\n").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("listen_addr"), "{msg}");
+        let err = Config::from_toml_str("colour = \"blue\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("colour"), "{err:#}");
+        let err = Config::from_toml_str("[sip]\nt1_ms = \"fast\"\n").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("line 2") && msg.contains("t1_ms"), "{msg}");
+    }
+
+    #[test]
+    fn bad_rtp_ports_are_explained() {
+        let err = Config::from_toml_str("[media]\nrtp_ports = \"30000-20000\"\n").unwrap_err();
+        assert!(
+            format!("{err:#}")
+                .contains(r#"invalid rtp_ports "30000-20000": low must be below high"#),
+            "{err:#}"
+        );
+        let odd = "20001-29999".parse::<PortRange>().unwrap_err().to_string();
+        assert!(odd.contains("even"), "{odd}");
+        assert!("20000".parse::<PortRange>().is_err());
+        assert!("x-29999".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn cli_flags_override_the_file() {
+        let mut c = Config::from_toml_str("[media]\nrtp_ports = \"40000-40100\"\n").unwrap();
+        c.apply_overrides(
+            Some("127.0.0.1:5080".parse().unwrap()),
+            None,
+            Some("50000-50010"),
+            Some(Path::new("/tmp/sotto")),
+        )
+        .unwrap();
+        assert_eq!(c.sip.listen.port(), 5080);
+        assert_eq!(c.sip.realm(), "127.0.0.1");
+        assert_eq!(c.http.listen.port(), 8080);
+        assert_eq!(
+            c.media.rtp_ports,
+            PortRange {
+                lo: 50000,
+                hi: 50010
+            }
+        );
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/sotto"));
+        assert!(c.apply_overrides(None, None, Some("9-5"), None).is_err());
+    }
+
+    #[test]
+    fn load_reads_a_file_and_names_it_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sotto.toml");
+        std::fs::write(&path, "[http]\nlisten = \"127.0.0.1:9090\"\n").unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap().http.listen.port(), 9090);
+        std::fs::write(&path, "[sip]\nmin_expires = 7200\n").unwrap();
+        let msg = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        assert!(
+            msg.contains("sotto.toml") && msg.contains("min_expires"),
+            "{msg}"
+        );
+        assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn conflicting_users_are_rejected() {
+        let dup = "[[users]]\nname = \"a\"\npassword = \"x\"\n[[users]]\nname = \"a\"\npassword = \"y\"\n";
+        assert!(Config::from_toml_str(dup).is_err());
+        let echo = "[[users]]\nname = \"echo\"\npassword = \"x\"\n";
+        assert!(Config::from_toml_str(echo).is_err());
+    }
+
+    #[test]
+    fn config_round_trips_through_toml() {
+        let c = Config::default();
+        let text = toml::to_string(&c).unwrap();
+        assert_eq!(Config::from_toml_str(&text).unwrap(), c);
+    }
+}

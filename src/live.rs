@@ -1,0 +1,203 @@
+//! The live-calls view: what call control knows about calls in progress, shared with
+//! the HTTP API (`GET /v1/calls`).
+//!
+//! Call control updates it once per call event (INVITE, 180/183, 200, BYE), never per
+//! packet, so a plain `Mutex<HashMap>` is enough: the lock is held for a map operation
+//! or a clone, and the HTTP side takes a snapshot rather than holding it while it
+//! serialises. Packet counters are copied in by call control at its own pace.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a call stands, as an operator would describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// INVITE received or sent, no answer yet.
+    Ringing,
+    /// A provisional response with SDP (183 Session Progress): early media flows.
+    Early,
+    /// Answered (2xx) and acknowledged.
+    Connected,
+    /// BYE or CANCEL sent or received; waiting for the transactions to finish.
+    Ending,
+}
+
+/// Which side of the B2BUA a leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegRole {
+    /// The leg toward whoever sent us the INVITE.
+    Caller,
+    /// The leg we placed toward the callee (agent, trunk, ...).
+    Callee,
+}
+
+/// One leg of a call: one SIP dialog and its RTP stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegSummary {
+    pub id: String,
+    pub role: LegRole,
+    /// The peer's SIP address (`ip:port`, with transport if not UDP).
+    pub remote_sip: String,
+    /// The peer's RTP address from its SDP, once known.
+    pub remote_rtp: Option<String>,
+    pub local_rtp_port: Option<u16>,
+    pub codec: Option<String>,
+    pub packets_in: u64,
+    pub packets_out: u64,
+}
+
+/// One call in progress, as the HTTP API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSummary {
+    pub id: String,
+    pub state: CallState,
+    /// The route that took the call (`echo`, `user:agent1`, ...).
+    pub route: String,
+    pub from: String,
+    pub to: String,
+    pub codec: Option<String>,
+    /// When the call started, in Unix milliseconds.
+    pub since: u64,
+    /// When it was answered, in Unix milliseconds.
+    pub answered_at: Option<u64>,
+    pub legs: Vec<LegSummary>,
+}
+
+/// Calls in progress, keyed by call id. Cloning shares the same view.
+#[derive(Debug, Clone, Default)]
+pub struct LiveCalls {
+    calls: Arc<Mutex<HashMap<String, CallSummary>>>,
+}
+
+impl LiveCalls {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A poisoned lock only means another thread panicked mid-update of a summary;
+    /// the map itself is still sound, so the view keeps serving.
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, CallSummary>> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a call; returns the summary it replaced, if the id was already present.
+    pub fn insert(&self, call: CallSummary) -> Option<CallSummary> {
+        self.lock().insert(call.id.clone(), call)
+    }
+
+    /// Changes a call in place; returns `false` if there is no call with that id.
+    pub fn update(&self, id: &str, f: impl FnOnce(&mut CallSummary)) -> bool {
+        match self.lock().get_mut(id) {
+            Some(call) => {
+                f(call);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn remove(&self, id: &str) -> Option<CallSummary> {
+        self.lock().remove(id)
+    }
+
+    pub fn get(&self, id: &str) -> Option<CallSummary> {
+        self.lock().get(id).cloned()
+    }
+
+    /// All calls, oldest first (ties by id), so a listing is stable between polls.
+    pub fn snapshot(&self) -> Vec<CallSummary> {
+        let mut calls: Vec<CallSummary> = self.lock().values().cloned().collect();
+        calls.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.id.cmp(&b.id)));
+        calls
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A ringing call with one caller leg, for tests here and in `http`.
+    pub(crate) fn ringing(id: &str, since: u64) -> CallSummary {
+        CallSummary {
+            id: id.to_owned(),
+            state: CallState::Ringing,
+            route: "echo".to_owned(),
+            from: "sip:agent1@127.0.0.1".to_owned(),
+            to: "sip:echo@127.0.0.1".to_owned(),
+            codec: None,
+            since,
+            answered_at: None,
+            legs: vec![LegSummary {
+                id: format!("{id}-a"),
+                role: LegRole::Caller,
+                remote_sip: "127.0.0.1:5062".to_owned(),
+                remote_rtp: None,
+                local_rtp_port: None,
+                codec: None,
+                packets_in: 0,
+                packets_out: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn call_lifecycle_is_visible_through_a_shared_view() {
+        let live = LiveCalls::new();
+        let http_side = live.clone();
+        assert!(live.insert(ringing("c1", 1_000)).is_none());
+        assert_eq!(http_side.len(), 1);
+
+        assert!(live.update("c1", |c| {
+            c.state = CallState::Connected;
+            c.answered_at = Some(2_000);
+            c.codec = Some("PCMU".into());
+            c.legs[0].packets_in = 50;
+        }));
+        let seen = http_side.get("c1").unwrap();
+        assert_eq!(seen.state, CallState::Connected);
+        assert_eq!(seen.legs[0].packets_in, 50);
+
+        assert!(!live.update("nope", |_| panic!("must not run for a missing call")));
+        assert_eq!(live.remove("c1").unwrap().id, "c1");
+        assert!(http_side.is_empty());
+        assert!(http_side.get("c1").is_none());
+    }
+
+    #[test]
+    fn snapshot_is_oldest_first() {
+        let live = LiveCalls::new();
+        live.insert(ringing("b", 300));
+        live.insert(ringing("z", 100));
+        live.insert(ringing("a", 300));
+        let ids: Vec<_> = live.snapshot().into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["z", "a", "b"]);
+    }
+
+    #[test]
+    fn summary_serialises_as_snake_case_json() {
+        let mut call = ringing("c1", 1_000);
+        call.state = CallState::Early;
+        call.legs[0].role = LegRole::Callee;
+        let json = serde_json::to_value(&call).unwrap();
+        assert_eq!(json["state"], "early");
+        assert_eq!(json["since"], 1_000);
+        assert_eq!(json["answered_at"], serde_json::Value::Null);
+        assert_eq!(json["legs"][0]["role"], "callee");
+        assert_eq!(json["legs"][0]["remote_sip"], "127.0.0.1:5062");
+        assert_eq!(json["legs"][0]["packets_out"], 0);
+        let back: CallSummary = serde_json::from_value(json).unwrap();
+        assert_eq!(back, call);
+    }
+}
