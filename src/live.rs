@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::media_rt::LegCounters;
+
 /// Where a call stands, as an operator would describe it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,7 +72,25 @@ pub struct CallSummary {
 /// Calls in progress, keyed by call id. Cloning shares the same view.
 #[derive(Debug, Clone, Default)]
 pub struct LiveCalls {
-    calls: Arc<Mutex<HashMap<String, CallSummary>>>,
+    calls: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+/// A summary and the live packet counters of its legs (same order as
+/// `legs`), read when the view is asked, so call control never copies them.
+#[derive(Debug, Clone)]
+struct Entry {
+    summary: CallSummary,
+    counters: Vec<Arc<LegCounters>>,
+}
+
+impl Entry {
+    fn current(&self) -> CallSummary {
+        let mut s = self.summary.clone();
+        for (leg, c) in s.legs.iter_mut().zip(&self.counters) {
+            (leg.packets_in, leg.packets_out) = c.snapshot();
+        }
+        s
+    }
 }
 
 impl LiveCalls {
@@ -80,20 +100,35 @@ impl LiveCalls {
 
     /// A poisoned lock only means another thread panicked mid-update of a summary;
     /// the map itself is still sound, so the view keeps serving.
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, CallSummary>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds a call; returns the summary it replaced, if the id was already present.
     pub fn insert(&self, call: CallSummary) -> Option<CallSummary> {
-        self.lock().insert(call.id.clone(), call)
+        self.insert_with_counters(call, Vec::new())
+    }
+
+    /// Adds a call whose legs' packet counters are read live.
+    pub fn insert_with_counters(
+        &self,
+        call: CallSummary,
+        counters: Vec<Arc<LegCounters>>,
+    ) -> Option<CallSummary> {
+        let entry = Entry {
+            summary: call,
+            counters,
+        };
+        self.lock()
+            .insert(entry.summary.id.clone(), entry)
+            .map(|e| e.summary)
     }
 
     /// Changes a call in place; returns `false` if there is no call with that id.
     pub fn update(&self, id: &str, f: impl FnOnce(&mut CallSummary)) -> bool {
         match self.lock().get_mut(id) {
-            Some(call) => {
-                f(call);
+            Some(entry) => {
+                f(&mut entry.summary);
                 true
             }
             None => false,
@@ -101,16 +136,16 @@ impl LiveCalls {
     }
 
     pub fn remove(&self, id: &str) -> Option<CallSummary> {
-        self.lock().remove(id)
+        self.lock().remove(id).map(|e| e.current())
     }
 
     pub fn get(&self, id: &str) -> Option<CallSummary> {
-        self.lock().get(id).cloned()
+        self.lock().get(id).map(Entry::current)
     }
 
     /// All calls, oldest first (ties by id), so a listing is stable between polls.
     pub fn snapshot(&self) -> Vec<CallSummary> {
-        let mut calls: Vec<CallSummary> = self.lock().values().cloned().collect();
+        let mut calls: Vec<CallSummary> = self.lock().values().map(Entry::current).collect();
         calls.sort_by(|a, b| a.since.cmp(&b.since).then_with(|| a.id.cmp(&b.id)));
         calls
     }

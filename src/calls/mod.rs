@@ -9,8 +9,11 @@
 //! Runs inside the SIP driver task: single-threaded, no locks. Media sockets
 //! are bound here and handed to media tasks.
 
+mod auth;
 mod b2bua;
 mod call;
+mod invite;
+mod publish;
 mod requests;
 mod uas;
 
@@ -22,7 +25,9 @@ use crate::registrar::{ExpiryPolicy, Registrar};
 use crate::store::StoreHandle;
 use call::Call;
 use sotto_sip::endpoint::{ClientTxId, Endpoint, Event, ServerTxId};
+use crate::http::RegistrationView;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -53,8 +58,6 @@ pub struct CallControlConfig {
 pub enum Command {
     /// Stop taking calls, hang up the live ones, finish.
     Shutdown,
-    /// Current registrations for the API.
-    Registrations(tokio::sync::oneshot::Sender<Vec<crate::http::RegistrationView>>),
 }
 
 pub struct CallControl {
@@ -75,6 +78,11 @@ pub struct CallControl {
     finished: bool,
     rng: u64,
     next_purge: Instant,
+    digest: sotto_sip::auth::DigestServer,
+    /// What `GET /v1/registrations` shows; refreshed on every REGISTER.
+    registrations: Arc<Mutex<Vec<RegistrationView>>>,
+    /// Distinguishes this process's call names in the store.
+    run_id: String,
 }
 
 /// How long shutdown waits for BYEs to be answered.
@@ -86,9 +94,13 @@ impl CallControl {
         ports: PortAllocator,
         live: LiveCalls,
         store: Option<StoreHandle>,
+        registrations: Arc<Mutex<Vec<RegistrationView>>>,
         seed: u64,
     ) -> Self {
         let next_purge = cfg.epoch_instant + Duration::from_secs(30);
+        let digest = sotto_sip::auth::DigestServer::new(cfg.realm.clone(), cfg.nonce_secret.clone())
+            .with_algorithms(&[sotto_sip::auth::Algorithm::Md5, sotto_sip::auth::Algorithm::Sha256]);
+        let run_id = format!("{}", cfg.epoch_unix_ms);
         CallControl {
             cfg,
             registrar: Registrar::default(),
@@ -104,6 +116,9 @@ impl CallControl {
             finished: false,
             rng: seed | 1,
             next_purge,
+            digest,
+            registrations,
+            run_id,
         }
     }
 
@@ -156,15 +171,13 @@ impl crate::sip_driver::TransactionUser for CallControl {
                     }
                 }
             }
-            Command::Registrations(reply) => {
-                let _ = reply.send(self.registration_views(now));
-            }
         }
     }
 
     fn handle_timeout(&mut self, now: Instant, _ep: &mut Endpoint) {
         if now >= self.next_purge {
             self.registrar.purge(now);
+            self.publish_registrations(now);
             self.next_purge = now + Duration::from_secs(30);
         }
         if let Some(deadline) = self.draining {

@@ -69,12 +69,10 @@ impl CallControl {
     fn on_register(&mut self, now: Instant, tx: ServerTxId, request: &Request, peer: Peer, ep: &mut Endpoint) {
         let user = match self.authenticate(now, request) {
             Ok(user) => user,
-            Err(challenge) => {
-                return match challenge {
-                    Some(h) => self.reply(now, ep, tx, request, 401, vec![h]),
-                    None => self.reply(now, ep, tx, request, 403, vec![]),
-                };
+            Err(challenges) if challenges.is_empty() => {
+                return self.reply(now, ep, tx, request, 403, vec![]);
             }
+            Err(challenges) => return self.reply(now, ep, tx, request, 401, challenges),
         };
         // §10.3 step 4-5: the AOR (To) must be the authenticated user's.
         let to_user = request.headers.iter().find_map(|h| match h {
@@ -93,9 +91,7 @@ impl CallControl {
                     .into_iter()
                     .map(|c| Header::Contact(c.into()))
                     .collect();
-                if let Some(store) = &self.store {
-                    store.registration_changed(&user, self.registrar.lookup(&user, now).len());
-                }
+                self.publish_registrations(now);
                 self.reply(now, ep, tx, request, 200, extra)
             }
             RegisterOutcome::IntervalTooBrief(min) => {

@@ -1,0 +1,51 @@
+//! Digest authentication of REGISTER (RFC 3261 §22.4, RFC 8760).
+
+use super::CallControl;
+use rsip::prelude::UntypedHeader;
+use rsip::{Header, Request};
+use sotto_sip::auth::{Account, Credentials, Secret};
+use std::time::Instant;
+
+impl CallControl {
+    /// The authenticated user name, or what to answer: `Err(challenges)` for a
+    /// 401 (no or stale credentials, unknown user — the client may retry),
+    /// `Err(vec![])` for a 403 (credentials present and wrong).
+    pub(super) fn authenticate(&mut self, now: Instant, request: &Request) -> Result<String, Vec<Header>> {
+        let now_secs = self.unix_ms(now) / 1000;
+        let creds = request.headers.iter().find_map(|h| match h {
+            Header::Authorization(a) => Credentials::parse(a.value()).ok(),
+            _ => None,
+        });
+        let Some(creds) = creds else {
+            return Err(self.challenge(now_secs, false));
+        };
+        let Some(password) = self.cfg.users.get(&creds.username).cloned() else {
+            return Err(Vec::new());
+        };
+        let account = Account {
+            username: &creds.username,
+            secret: Secret::Password(&password),
+        };
+        let uri = request.uri.to_string();
+        match self
+            .digest
+            .verify(&creds, "REGISTER", &uri, account, now_secs)
+        {
+            Ok(()) => Ok(creds.username.clone()),
+            Err(e) if e.is_stale() => Err(self.challenge(now_secs, true)),
+            Err(e) => {
+                tracing::info!(user = %creds.username, "REGISTER refused: {e}");
+                Err(Vec::new())
+            }
+        }
+    }
+
+    fn challenge(&mut self, now_secs: u64, stale: bool) -> Vec<Header> {
+        let salt = self.random();
+        self.digest
+            .challenges(now_secs, salt, stale)
+            .into_iter()
+            .map(|c| Header::WwwAuthenticate(c.to_string().into()))
+            .collect()
+    }
+}

@@ -1,0 +1,119 @@
+//! What call control tells the rest of the process: the live-calls view, the
+//! call records in the store, and the registrations snapshot.
+
+use super::call::{Call, Route};
+use super::CallControl;
+use crate::http::RegistrationView;
+use crate::live::{CallState, CallSummary, LegRole, LegSummary};
+use crate::store::CallRecord;
+use rsip::prelude::UntypedHeader;
+use rsip::Header;
+use std::time::Instant;
+
+fn header_text(headers: &rsip::Headers, pick: fn(&Header) -> Option<&str>) -> String {
+    headers.iter().find_map(pick).unwrap_or_default().to_string()
+}
+
+fn from_of(h: &Header) -> Option<&str> {
+    match h {
+        Header::From(f) => Some(f.value()),
+        _ => None,
+    }
+}
+
+fn to_of(h: &Header) -> Option<&str> {
+    match h {
+        Header::To(t) => Some(t.value()),
+        _ => None,
+    }
+}
+
+impl CallControl {
+    /// Inserts or refreshes a call in the live view (call events only, never
+    /// per packet: packet counters are read live by the view).
+    pub(super) fn publish(&self, now: Instant, call: &Call) {
+        let state = if call.ending.is_some() {
+            CallState::Ending
+        } else if call.a.answered && call.a.dialog.is_some() {
+            CallState::Connected
+        } else {
+            CallState::Ringing
+        };
+        let mut legs = vec![LegSummary {
+            id: format!("{}-a", call.name),
+            role: LegRole::Caller,
+            remote_sip: call.a.peer.addr.to_string(),
+            remote_rtp: call.a.remote.borrow().addr.map(|a| a.to_string()),
+            local_rtp_port: Some(call.a.rtp_port),
+            codec: Some(call.a.remote.borrow().codec.encoding_name().to_string()),
+            packets_in: 0,
+            packets_out: 0,
+        }];
+        if let Some(b) = &call.b {
+            legs.push(LegSummary {
+                id: format!("{}-b", call.name),
+                role: LegRole::Callee,
+                remote_sip: b.peer.addr.to_string(),
+                remote_rtp: b.remote.borrow().addr.map(|a| a.to_string()),
+                local_rtp_port: Some(b.rtp_port),
+                codec: Some(b.remote.borrow().codec.encoding_name().to_string()),
+                packets_in: 0,
+                packets_out: 0,
+            });
+        }
+        let summary = CallSummary {
+            id: call.name.clone(),
+            state,
+            route: call.route.name(),
+            from: header_text(&call.a.invite.headers, from_of),
+            to: header_text(&call.a.invite.headers, to_of),
+            codec: call.codec.clone(),
+            since: self.unix_ms(call.started),
+            answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
+            legs,
+        };
+        let counters = call.media.as_ref().map(|m| m.counters()).unwrap_or_default();
+        self.live.insert_with_counters(summary, counters);
+    }
+
+    /// Removes a call from the live view and records how it ended.
+    pub(super) fn unpublish(&self, now: Instant, call: &Call, reason: &str) {
+        let summary = self.live.remove(&call.name);
+        if let Some(store) = &self.store {
+            let answered_at = summary.as_ref().and_then(|s| s.answered_at).map(|t| t as i64);
+            store.record_call_start(CallRecord {
+                id: format!("{}-{}", self.run_id, call.name),
+                started_at: self.unix_ms(call.started) as i64,
+                answered_at,
+                ended_at: Some(self.unix_ms(now) as i64),
+                from_uri: header_text(&call.a.invite.headers, from_of),
+                to_uri: header_text(&call.a.invite.headers, to_of),
+                route: match &call.route {
+                    Route::Echo => "echo".into(),
+                    Route::Agent(u) => format!("agent:{u}"),
+                },
+                end_reason: Some(reason.to_string()),
+                codec: call.codec.clone(),
+            });
+        }
+    }
+
+    /// Refreshes the registrations the API shows.
+    pub(super) fn publish_registrations(&self, now: Instant) {
+        let views: Vec<RegistrationView> = self
+            .registrar
+            .all(now)
+            .into_iter()
+            .map(|(aor, b)| RegistrationView {
+                aor: format!("sip:{aor}@{}", self.cfg.realm),
+                contact_uri: b.contact.to_string(),
+                source_addr: b.peer.addr.to_string(),
+                transport: b.peer.transport.via_token().to_string(),
+                expires_at_unix: (self.unix_ms(b.expires_at) / 1000) as i64,
+            })
+            .collect();
+        if let Ok(mut shared) = self.registrations.lock() {
+            *shared = views;
+        }
+    }
+}

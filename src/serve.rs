@@ -1,0 +1,189 @@
+//! `sotto serve`: wires configuration, store, SIP, media and HTTP together,
+//! and drains on SIGTERM/Ctrl-C.
+
+use crate::calls::{CallControl, CallControlConfig, Command};
+use crate::config::Config;
+use crate::http::{HttpState, RegistrationView};
+use crate::live::LiveCalls;
+use crate::media_rt::PortAllocator;
+use crate::registrar::ExpiryPolicy;
+use crate::sip_driver::SipDriver;
+use crate::store::StoreHandle;
+use anyhow::Context;
+use sotto_sip::endpoint::{Endpoint, EndpointConfig};
+use sotto_sip::transaction::Timers;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// TOML configuration file, merged over the embedded defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// SIP address (UDP and TCP). Default 127.0.0.1:5060.
+    #[arg(long)]
+    pub sip_listen: Option<SocketAddr>,
+    /// HTTP API address. Default 127.0.0.1:8080.
+    #[arg(long)]
+    pub http_listen: Option<SocketAddr>,
+    /// RTP port range LO-HI. Default 20000-29999.
+    #[arg(long)]
+    pub rtp_ports: Option<String>,
+    /// Directory of the embedded store. Default ./data.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    config.apply_overrides(
+        args.sip_listen,
+        args.http_listen,
+        args.rtp_ports.as_deref(),
+        args.data_dir.as_deref(),
+    )?;
+    let store = StoreHandle::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+
+    let sip_addr = config.sip.listen;
+    let udp = tokio::net::UdpSocket::bind(sip_addr)
+        .await
+        .with_context(|| format!("binding SIP UDP {sip_addr}"))?;
+    grow_buffers(&udp);
+    let tcp = tokio::net::TcpListener::bind(sip_addr)
+        .await
+        .with_context(|| format!("binding SIP TCP {sip_addr}"))?;
+    let http = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("binding HTTP {}", config.http.listen))?;
+
+    let advertised = advertised_addr(sip_addr);
+    let epoch_instant = Instant::now();
+    let epoch_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let timers = Timers {
+        t1: Duration::from_millis(config.sip.t1_ms),
+        t2: Duration::from_millis(config.sip.t2_ms),
+        t4: Duration::from_millis(config.sip.t4_ms),
+    };
+    let endpoint = Endpoint::new(
+        EndpointConfig {
+            timers,
+            via_host: advertised.to_string(),
+            user_agent: Some(config.sip.user_agent.clone()),
+        },
+        rand::random(),
+    );
+    let live = LiveCalls::new();
+    let registrations: Arc<Mutex<Vec<RegistrationView>>> = Arc::default();
+    let ports = PortAllocator::new(
+        advertised.ip(),
+        config.media.rtp_ports.lo,
+        config.media.rtp_ports.hi,
+    );
+    let cc = CallControl::new(
+        CallControlConfig {
+            local: advertised,
+            realm: config.sip.realm(),
+            user_agent: config.sip.user_agent.clone(),
+            max_calls: config.sip.max_concurrent_calls as usize,
+            echo_user: config.routes.echo.then(|| config.routes.echo_user.clone()),
+            users: config
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.password.clone()))
+                .collect(),
+            expiry: ExpiryPolicy {
+                min: config.sip.min_expires,
+                max: config.sip.max_expires,
+                default: config.sip.default_expires,
+            },
+            nonce_secret: rand::random::<[u8; 32]>().to_vec(),
+            epoch_unix_ms,
+            epoch_instant,
+        },
+        ports,
+        live.clone(),
+        Some(store.clone()),
+        registrations.clone(),
+        rand::random(),
+    );
+
+    let driver = SipDriver::new(endpoint, cc, udp);
+    driver.listen_tcp(tcp);
+    let handle = driver.handle();
+
+    let reg_view = registrations.clone();
+    let http_state = HttpState::new(
+        live,
+        Arc::new(move || reg_view.lock().map(|v| v.clone()).unwrap_or_default()),
+    );
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http_task = tokio::spawn(crate::http::serve(http, http_state.clone(), async move {
+        let _ = http_stop_rx.await;
+    }));
+
+    tracing::info!(
+        sip = %sip_addr, http = %config.http.listen, rtp = %config.media.rtp_ports,
+        data_dir = %config.data_dir.display(), "sotto serving"
+    );
+    let sip_task = tokio::spawn(driver.run());
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new calls; hanging up live calls");
+    http_state.start_draining();
+    handle.send(Command::Shutdown);
+    let cc = sip_task.await.context("SIP task")?;
+    tracing::info!(calls_left = cc.call_count(), "SIP stopped");
+    let _ = http_stop_tx.send(());
+    let _ = http_task.await;
+    store.flush().await;
+    Ok(())
+}
+
+/// The address we put in Contact, Via and SDP: the listen address, or
+/// loopback when bound to the unspecified address.
+fn advertised_addr(listen: SocketAddr) -> SocketAddr {
+    if listen.ip().is_unspecified() {
+        let ip = if listen.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        };
+        SocketAddr::new(ip, listen.port())
+    } else {
+        listen
+    }
+}
+
+/// Bigger socket buffers absorb bursts of a load test (best effort).
+fn grow_buffers(udp: &tokio::net::UdpSocket) {
+    let sock = socket2::SockRef::from(udp);
+    let _ = sock.set_recv_buffer_size(8 << 20);
+    let _ = sock.set_send_buffer_size(8 << 20);
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
