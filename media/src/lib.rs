@@ -8,5 +8,6 @@ pub mod rtp_packet;
 pub mod rtp_receiver;
 pub mod rtp_sender;
 pub mod sequence;
+pub mod wav;
 #[cfg(test)]
 mod test_util;
