@@ -28,7 +28,12 @@ impl Echo {
     }
 
     /// Takes a datagram from the peer; `Ok(Some(n))` means `out[..n]` goes back to it.
-    pub fn on_rtp(&mut self, now: Instant, datagram: Bytes, out: &mut [u8]) -> Result<Option<usize>, Error> {
+    pub fn on_rtp(
+        &mut self,
+        now: Instant,
+        datagram: Bytes,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, Error> {
         let LegInput::Frame(info) = self.leg.on_rtp(now, datagram)? else {
             return Ok(None);
         };
@@ -162,7 +167,11 @@ mod tests {
             let expected_payload = parse(&pkt).payload;
             let n = echo.on_rtp(now, pkt, &mut out).unwrap().expect("echoed");
             let p = parse(&out[..n]);
-            assert_eq!(&p.payload[..], &expected_payload[..], "µ-law comes back bit-exact");
+            assert_eq!(
+                &p.payload[..],
+                &expected_payload[..],
+                "µ-law comes back bit-exact"
+            );
             sent.push(p);
         }
         assert!(sent.iter().all(|p| p.ssrc == Ssrc(0xEC40)));
@@ -182,10 +191,15 @@ mod tests {
         let mut echo = Echo::new(leg(Codec::Pcma, 9, 10, 0));
         let mut peer = Peer::new(Codec::Pcma, 1, 0, 0);
         let mut out = [0u8; 1500];
-        echo.on_rtp(now, peer.audio(&SILENT_FRAME), &mut out).unwrap();
-        echo.on_rtp(now, peer.audio(&SILENT_FRAME), &mut out).unwrap();
+        echo.on_rtp(now, peer.audio(&SILENT_FRAME), &mut out)
+            .unwrap();
+        echo.on_rtp(now, peer.audio(&SILENT_FRAME), &mut out)
+            .unwrap();
         peer.lose(3);
-        let n = echo.on_rtp(now, peer.audio(&SILENT_FRAME), &mut out).unwrap().unwrap();
+        let n = echo
+            .on_rtp(now, peer.audio(&SILENT_FRAME), &mut out)
+            .unwrap()
+            .unwrap();
         let p = parse(&out[..n]);
         assert_eq!(p.sequence, SeqNo(12), "our numbering has no hole");
         assert_eq!(p.timestamp, RtpTimestamp(5 * 160), "but time moved on");
@@ -212,12 +226,21 @@ mod tests {
         ));
     }
 
-    fn relay_through(relay: &mut Relay, from: Side, peer: &mut Peer, frames: &[Frame], to: Codec) -> Vec<i16> {
+    fn relay_through(
+        relay: &mut Relay,
+        from: Side,
+        peer: &mut Peer,
+        frames: &[Frame],
+        to: Codec,
+    ) -> Vec<i16> {
         let now = Instant::now();
         let mut out = [0u8; 1500];
         let mut heard = Vec::new();
         for frame in frames {
-            let n = relay.on_rtp(now, from, peer.audio(frame), &mut out).unwrap().unwrap();
+            let n = relay
+                .on_rtp(now, from, peer.audio(frame), &mut out)
+                .unwrap()
+                .unwrap();
             let p = parse(&out[..n]);
             assert_eq!(p.payload_type, to.payload_type());
             heard.extend_from_slice(&decode(to, &p));
@@ -244,7 +267,10 @@ mod tests {
         assert!(snr > 30.0, "A-law → µ-law SNR {snr:.1} dB");
 
         // And it is still the same tone: 1004 Hz crosses zero 1004 times in 500 ms.
-        let crossings = caller_hears.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        let crossings = caller_hears
+            .windows(2)
+            .filter(|w| (w[0] < 0) != (w[1] < 0))
+            .count();
         assert!((1001..=1006).contains(&crossings), "{crossings} crossings");
 
         assert_eq!(relay.leg(Side::A).counters().packets_in, 25);
@@ -272,7 +298,10 @@ mod tests {
     #[test]
     fn source_change_keeps_the_outgoing_stream_continuous() {
         let now = Instant::now();
-        let mut relay = Relay::new(leg(Codec::Pcmu, 0xA, 100, 8000), leg(Codec::Pcmu, 0xB, 7, 0));
+        let mut relay = Relay::new(
+            leg(Codec::Pcmu, 0xA, 100, 8000),
+            leg(Codec::Pcmu, 0xB, 7, 0),
+        );
         let mut out = [0u8; 1500];
         let mut first = Peer::new(Codec::Pcmu, 0x111, 40, 3_000_000);
         let mut second = Peer::new(Codec::Pcmu, 0x222, 60_000, 17);
@@ -306,18 +335,32 @@ mod tests {
         let mut relay = Relay::new(leg(Codec::Pcmu, 0xA, 0, 0), leg(Codec::Pcmu, 0xB, 0, 0));
         let mut out = [0u8; 1500];
         let mut agent1 = Peer::new(Codec::Pcmu, 1, 0, 0);
-        relay.on_rtp(now, Side::B, agent1.audio(&SILENT_FRAME), &mut out).unwrap();
-        relay.on_rtp(now, Side::B, agent1.audio(&SILENT_FRAME), &mut out).unwrap();
+        relay
+            .on_rtp(now, Side::B, agent1.audio(&SILENT_FRAME), &mut out)
+            .unwrap();
+        relay
+            .on_rtp(now, Side::B, agent1.audio(&SILENT_FRAME), &mut out)
+            .unwrap();
 
         let old = relay.replace(Side::B, leg(Codec::Pcma, 0xC, 500, 500));
         assert_eq!(old.counters().packets_in, 2);
         let mut agent2 = Peer::new(Codec::Pcma, 2, 9, 9);
         let sine = sine_frames(500.0, 8000.0, 1);
-        let n = relay.on_rtp(now, Side::B, agent2.audio(&sine[0]), &mut out).unwrap().unwrap();
+        let n = relay
+            .on_rtp(now, Side::B, agent2.audio(&sine[0]), &mut out)
+            .unwrap()
+            .unwrap();
         let p = parse(&out[..n]);
-        assert_eq!((p.ssrc, p.sequence, p.timestamp), (Ssrc(0xA), SeqNo(2), RtpTimestamp(320)));
+        assert_eq!(
+            (p.ssrc, p.sequence, p.timestamp),
+            (Ssrc(0xA), SeqNo(2), RtpTimestamp(320))
+        );
         assert!(p.marker, "the new talker starts a talkspurt");
-        assert_eq!(p.payload_type, PayloadType::PCMU, "the caller keeps its codec");
+        assert_eq!(
+            p.payload_type,
+            PayloadType::PCMU,
+            "the caller keeps its codec"
+        );
         assert!(snr_db(&sine[0], &decode(Codec::Pcmu, &p)) > 30.0);
 
         let (a, b) = relay.into_legs();

@@ -382,12 +382,18 @@ mod tests {
         assert_eq!(ignored(leg.on_rtp(now, p1).unwrap()), Ignored::Late);
         assert_eq!(ignored(leg.on_rtp(now, p2).unwrap()), Ignored::Duplicate);
         let short = peer.packet(PayloadType::PCMU, &[0xFF; 80], 80);
-        assert_eq!(ignored(leg.on_rtp(now, short).unwrap()), Ignored::UnsupportedFrameSize(80));
+        assert_eq!(
+            ignored(leg.on_rtp(now, short).unwrap()),
+            Ignored::UnsupportedFrameSize(80)
+        );
         let cn = peer.packet(PayloadType::CN, &[40], 0);
         assert_eq!(ignored(leg.on_rtp(now, cn).unwrap()), Ignored::ComfortNoise);
         let pt96 = PayloadType::new(96).unwrap();
         let unknown = peer.packet(pt96, &[0; 10], 160);
-        assert_eq!(ignored(leg.on_rtp(now, unknown).unwrap()), Ignored::UnknownPayloadType(pt96));
+        assert_eq!(
+            ignored(leg.on_rtp(now, unknown).unwrap()),
+            Ignored::UnknownPayloadType(pt96)
+        );
         assert_eq!(leg.counters().ignored, 5);
     }
 
@@ -422,7 +428,10 @@ mod tests {
         let mut out = [0u8; 1500];
         let n = leg.produce_rtp(&SILENT_FRAME, &mut out).unwrap();
         let p = parse(&out[..n]);
-        assert_eq!((p.ssrc, p.sequence, p.timestamp), (Ssrc(0xABCD), SeqNo(1000), RtpTimestamp(77)));
+        assert_eq!(
+            (p.ssrc, p.sequence, p.timestamp),
+            (Ssrc(0xABCD), SeqNo(1000), RtpTimestamp(77))
+        );
         assert_eq!(p.payload_type, PayloadType::PCMA);
         assert!(p.marker);
         assert!(p.payload.iter().all(|&b| b == Codec::Pcma.silence_byte()));
@@ -432,7 +441,10 @@ mod tests {
         assert_eq!(p.payload_type, PayloadType::PCMU);
         assert_eq!((p.sequence, p.timestamp), (SeqNo(1001), RtpTimestamp(237)));
         let c = leg.counters();
-        assert_eq!((c.packets_out, c.bytes_out, c.local_ssrc), (2, 320, Ssrc(0xABCD)));
+        assert_eq!(
+            (c.packets_out, c.bytes_out, c.local_ssrc),
+            (2, 320, Ssrc(0xABCD))
+        );
         assert_eq!(c.packets_in, 0);
     }
 }

@@ -105,7 +105,12 @@ impl RtpSender {
 
     /// Writes a packet carrying `payload`, `samples` long, into `out`; returns its
     /// length. Sequence number and timestamp move on only when the packet was written.
-    pub fn packetize_samples(&mut self, payload: &[u8], samples: u32, out: &mut [u8]) -> Result<usize, Error> {
+    pub fn packetize_samples(
+        &mut self,
+        payload: &[u8],
+        samples: u32,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
         let header = OutgoingHeader {
             marker: self.mark_next,
             payload_type: self.payload_type,
@@ -141,7 +146,12 @@ mod tests {
     }
 
     fn sender(seq: u16, ts: u32) -> RtpSender {
-        RtpSender::new(Ssrc(0x5077_0001), SeqNo(seq), RtpTimestamp(ts), PayloadType::PCMU)
+        RtpSender::new(
+            Ssrc(0x5077_0001),
+            SeqNo(seq),
+            RtpTimestamp(ts),
+            PayloadType::PCMU,
+        )
     }
 
     #[test]
@@ -210,7 +220,10 @@ mod tests {
         let mut small = [0u8; 20];
         assert!(matches!(
             tx.packetize(&[0xFF; 160], &mut small),
-            Err(Error::BufferTooSmall { need: 172, have: 20 })
+            Err(Error::BufferTooSmall {
+                need: 172,
+                have: 20
+            })
         ));
         let mut out = [0u8; 200];
         let n = tx.packetize(&[0xFF; 160], &mut out).unwrap();

@@ -165,7 +165,10 @@ mod tests {
 
     fn validated(start: u16) -> SequenceTracker {
         let mut t = SequenceTracker::new(SeqNo(start));
-        assert_eq!(t.update(SeqNo(start.wrapping_add(1))).0, Arrival::InOrder { missing: 0 });
+        assert_eq!(
+            t.update(SeqNo(start.wrapping_add(1))).0,
+            Arrival::InOrder { missing: 0 }
+        );
         assert!(t.is_valid());
         t
     }
@@ -190,7 +193,10 @@ mod tests {
         // A late 65535 after the wrap belongs to the previous cycle.
         let mut t = validated(65533);
         assert_eq!(t.update(SeqNo(1)).0, Arrival::InOrder { missing: 2 });
-        assert_eq!(t.update(SeqNo(65535)), (Arrival::Reordered, ExtSeqNo(65535)));
+        assert_eq!(
+            t.update(SeqNo(65535)),
+            (Arrival::Reordered, ExtSeqNo(65535))
+        );
         assert_eq!(t.update(SeqNo(65535)).0, Arrival::Duplicate);
     }
 
@@ -212,7 +218,11 @@ mod tests {
         assert_eq!(t.update(SeqNo(11)).0, Arrival::Duplicate);
         assert_eq!(t.update(SeqNo(12)).0, Arrival::InOrder { missing: 0 });
         let mut t = SequenceTracker::new(SeqNo(11));
-        assert_eq!(t.update(SeqNo(13)).0, Arrival::Probation, "a gap restarts probation");
+        assert_eq!(
+            t.update(SeqNo(13)).0,
+            Arrival::Probation,
+            "a gap restarts probation"
+        );
         assert_eq!(t.update(SeqNo(14)).0, Arrival::InOrder { missing: 0 });
     }
 

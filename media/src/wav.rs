@@ -134,7 +134,10 @@ impl<R: Read> WavReader<R> {
                     let mut fmt = [0u8; 40];
                     let take = (size as usize).min(fmt.len());
                     read_exact_or(&mut inner, &mut fmt[..take], "fmt chunk cut short")?;
-                    skip(&mut inner, u64::from(size) - take as u64 + u64::from(size & 1))?;
+                    skip(
+                        &mut inner,
+                        u64::from(size) - take as u64 + u64::from(size & 1),
+                    )?;
                     spec = Some(parse_fmt(&fmt[..take])?);
                 }
                 b"data" => {
@@ -226,7 +229,9 @@ fn parse_fmt(fmt: &[u8]) -> Result<WavSpec, WavError> {
         });
     }
     if block_align != 2 * channels {
-        return Err(WavError::Malformed("block align does not match 16-bit samples"));
+        return Err(WavError::Malformed(
+            "block align does not match 16-bit samples",
+        ));
     }
     Ok(WavSpec {
         channels,
@@ -399,13 +404,21 @@ mod tests {
         assert!(frame.iter().all(|&s| s == -1000));
         assert!(r.read_frame(&mut frame).unwrap());
         assert!(frame[..40].iter().all(|&s| s == -1000));
-        assert!(frame[40..].iter().all(|&s| s == 0), "the last frame is padded with silence");
+        assert!(
+            frame[40..].iter().all(|&s| s == 0),
+            "the last frame is padded with silence"
+        );
         assert!(!r.read_frame(&mut frame).unwrap());
     }
 
     #[test]
     fn other_rates_and_depths_are_refused() {
-        for (format, channels, rate, bits) in [(1, 1, 16000, 16), (1, 1, 8000, 8), (3, 1, 8000, 32), (1, 3, 8000, 16)] {
+        for (format, channels, rate, bits) in [
+            (1, 1, 16000, 16),
+            (1, 1, 8000, 8),
+            (3, 1, 8000, 32),
+            (1, 3, 8000, 16),
+        ] {
             let mut v = header(format, channels, rate, bits);
             v.extend_from_slice(b"data\0\0\0\0");
             let err = WavReader::new(Cursor::new(v)).unwrap_err();
@@ -485,9 +498,18 @@ mod tests {
             sample_rate: 48000,
         };
         let mut w = WavWriter::new(Cursor::new(Vec::new()), stereo).unwrap();
-        assert!(matches!(w.write_samples(&[1, 2, 3]), Err(WavError::InvalidInput(_))));
-        assert!(matches!(w.write_stereo(&[1], &[1, 2]), Err(WavError::InvalidInput(_))));
+        assert!(matches!(
+            w.write_samples(&[1, 2, 3]),
+            Err(WavError::InvalidInput(_))
+        ));
+        assert!(matches!(
+            w.write_stereo(&[1], &[1, 2]),
+            Err(WavError::InvalidInput(_))
+        ));
         let mut mono = WavWriter::new(Cursor::new(Vec::new()), WavSpec::TELEPHONE_MONO).unwrap();
-        assert!(matches!(mono.write_stereo(&[1], &[1]), Err(WavError::InvalidInput(_))));
+        assert!(matches!(
+            mono.write_stereo(&[1], &[1]),
+            Err(WavError::InvalidInput(_))
+        ));
     }
 }
