@@ -58,7 +58,11 @@ pub const fn linear_to_alaw_by_segment(pcm: i16) -> u8 {
 const fn ulaw_to_linear_calc(code: u8) -> i16 {
     let c = !code;
     let t = ((((c & 0x0F) as i32) << 3) + ULAW_BIAS) << ((c & 0x70) >> 4);
-    (if c & 0x80 != 0 { ULAW_BIAS - t } else { t - ULAW_BIAS }) as i16
+    (if c & 0x80 != 0 {
+        ULAW_BIAS - t
+    } else {
+        t - ULAW_BIAS
+    }) as i16
 }
 
 const fn alaw_to_linear_calc(code: u8) -> i16 {
@@ -239,7 +243,11 @@ mod tests {
             // Negative zero comes back as positive zero; the sound is the same.
             let expected = if code == 0x7F { 0xFF } else { code };
             assert_eq!(back, expected, "µ-law {code:#04x}");
-            assert_eq!(linear_to_alaw(alaw_to_linear(code)), code, "A-law {code:#04x}");
+            assert_eq!(
+                linear_to_alaw(alaw_to_linear(code)),
+                code,
+                "A-law {code:#04x}"
+            );
         }
     }
 
@@ -276,8 +284,14 @@ mod tests {
     fn laws_are_symmetric() {
         for x in 0..=i16::MAX {
             let neg = !x; // -x - 1, the mirror image under ones' complement
-            assert_eq!(ulaw_to_linear(linear_to_ulaw(neg)), -ulaw_to_linear(linear_to_ulaw(x)));
-            assert_eq!(alaw_to_linear(linear_to_alaw(neg)), -alaw_to_linear(linear_to_alaw(x)));
+            assert_eq!(
+                ulaw_to_linear(linear_to_ulaw(neg)),
+                -ulaw_to_linear(linear_to_ulaw(x))
+            );
+            assert_eq!(
+                alaw_to_linear(linear_to_alaw(neg)),
+                -alaw_to_linear(linear_to_alaw(x))
+            );
         }
     }
 

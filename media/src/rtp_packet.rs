@@ -131,7 +131,11 @@ pub struct OutgoingHeader {
 /// Writes a packet (fixed header, no CSRCs, no extension, no padding) followed by
 /// `payload` into `out`; returns its length. Allocation-free: the `rtp` header's CSRC
 /// and extension `Vec`s stay empty.
-pub fn write_packet(header: &OutgoingHeader, payload: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+pub fn write_packet(
+    header: &OutgoingHeader,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
     let need = FIXED_HEADER_LEN + payload.len();
     if out.len() < need {
         return Err(Error::BufferTooSmall {
@@ -204,7 +208,13 @@ mod tests {
     fn short_output_buffer_is_a_local_error() {
         let mut out = [0u8; 100];
         let err = write_packet(&header(1), &[0; 160], &mut out).unwrap_err();
-        assert_eq!(err, Error::BufferTooSmall { need: 172, have: 100 });
+        assert_eq!(
+            err,
+            Error::BufferTooSmall {
+                need: 172,
+                have: 100
+            }
+        );
     }
 
     /// A packet with two CSRCs, an RFC 8285 one-byte extension and padding, which `rtp`
@@ -246,7 +256,10 @@ mod tests {
         };
         let parse = |v: Vec<u8>| RtpPacket::parse(Bytes::from(v));
 
-        assert_eq!(parse(ok[..11].to_vec()), Err(PeerMisbehaved::Truncated { len: 11 }));
+        assert_eq!(
+            parse(ok[..11].to_vec()),
+            Err(PeerMisbehaved::Truncated { len: 11 })
+        );
 
         let mut v1 = ok.clone();
         v1[0] = (v1[0] & 0x3F) | 0x40;
@@ -265,13 +278,19 @@ mod tests {
         *pad.last_mut().unwrap() = 9; // 9 bytes of padding in a 3-byte payload
         assert_eq!(
             parse(pad),
-            Err(PeerMisbehaved::BadPadding { count: 9, available: 3 })
+            Err(PeerMisbehaved::BadPadding {
+                count: 9,
+                available: 3
+            })
         );
 
         let mut zero_pad = ok.clone();
         zero_pad[0] |= 0x20;
         *zero_pad.last_mut().unwrap() = 0;
-        assert!(matches!(parse(zero_pad), Err(PeerMisbehaved::BadPadding { .. })));
+        assert!(matches!(
+            parse(zero_pad),
+            Err(PeerMisbehaved::BadPadding { .. })
+        ));
 
         let rtcp_rr = vec![0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0];
         assert!(is_rtcp(&rtcp_rr));

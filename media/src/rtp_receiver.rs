@@ -144,7 +144,11 @@ impl RtpReceiver {
 
     /// Parses and accounts for one datagram that arrived at `now`. A malformed one is
     /// counted and returned as the peer's error.
-    pub fn on_datagram(&mut self, now: Instant, datagram: Bytes) -> Result<ReceivedRtp, PeerMisbehaved> {
+    pub fn on_datagram(
+        &mut self,
+        now: Instant,
+        datagram: Bytes,
+    ) -> Result<ReceivedRtp, PeerMisbehaved> {
         let packet = match RtpPacket::parse(datagram) {
             Ok(p) => p,
             Err(e) => {
@@ -297,7 +301,8 @@ mod tests {
         let t = Instant::now();
         let mut rx = receiver();
         for seq in [10u16, 11, 14, 12, 12, 15] {
-            rx.on_datagram(t, datagram(1, seq, u32::from(seq) * 160, 8)).unwrap();
+            rx.on_datagram(t, datagram(1, seq, u32::from(seq) * 160, 8))
+                .unwrap();
         }
         let s = rx.stats();
         assert_eq!(s.lost, 1, "13 never came; 12 came late");
@@ -310,8 +315,16 @@ mod tests {
     fn ssrc_change_is_reported_once_and_restarts_the_sequence() {
         let t = Instant::now();
         let mut rx = receiver();
-        assert!(!rx.on_datagram(t, datagram(1, 100, 0, 0)).unwrap().ssrc_changed);
-        assert!(!rx.on_datagram(t, datagram(1, 101, 160, 0)).unwrap().ssrc_changed);
+        assert!(
+            !rx.on_datagram(t, datagram(1, 100, 0, 0))
+                .unwrap()
+                .ssrc_changed
+        );
+        assert!(
+            !rx.on_datagram(t, datagram(1, 101, 160, 0))
+                .unwrap()
+                .ssrc_changed
+        );
         let changed = rx.on_datagram(t, datagram(2, 9000, 5, 0)).unwrap();
         assert!(changed.ssrc_changed);
         assert_eq!(changed.arrival, Arrival::Probation);
@@ -332,21 +345,39 @@ mod tests {
         assert_eq!(audio.kind, PayloadKind::Audio(Codec::Pcma));
         let event = rx.on_datagram(t, datagram(1, 2, 160, TE)).unwrap();
         assert_eq!(event.kind, PayloadKind::TelephoneEvent);
-        assert_eq!(event.arrival, Arrival::InOrder { missing: 0 }, "one sequence space");
-        assert_eq!(rx.on_datagram(t, datagram(1, 3, 320, 13)).unwrap().kind, PayloadKind::ComfortNoise);
-        assert_eq!(rx.on_datagram(t, datagram(1, 4, 480, 96)).unwrap().kind, PayloadKind::Unknown);
+        assert_eq!(
+            event.arrival,
+            Arrival::InOrder { missing: 0 },
+            "one sequence space"
+        );
+        assert_eq!(
+            rx.on_datagram(t, datagram(1, 3, 320, 13)).unwrap().kind,
+            PayloadKind::ComfortNoise
+        );
+        assert_eq!(
+            rx.on_datagram(t, datagram(1, 4, 480, 96)).unwrap().kind,
+            PayloadKind::Unknown
+        );
         rx.set_telephone_event(None);
-        assert_eq!(rx.classify(PayloadType::new(TE).unwrap()), PayloadKind::Unknown);
+        assert_eq!(
+            rx.classify(PayloadType::new(TE).unwrap()),
+            PayloadKind::Unknown
+        );
     }
 
     #[test]
     fn malformed_datagrams_are_counted_and_rejected() {
         let t = Instant::now();
         let mut rx = receiver();
-        let err = rx.on_datagram(t, Bytes::from_static(&[0x80, 0, 0])).unwrap_err();
+        let err = rx
+            .on_datagram(t, Bytes::from_static(&[0x80, 0, 0]))
+            .unwrap_err();
         assert_eq!(err, PeerMisbehaved::Truncated { len: 3 });
         let stun = Bytes::from_static(&[0x00, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42, 0, 0, 0, 0]);
-        assert_eq!(rx.on_datagram(t, stun).unwrap_err(), PeerMisbehaved::BadVersion(0));
+        assert_eq!(
+            rx.on_datagram(t, stun).unwrap_err(),
+            PeerMisbehaved::BadVersion(0)
+        );
         assert_eq!(rx.stats().malformed, 2);
         assert_eq!(rx.stats().packets, 0);
     }
@@ -359,7 +390,8 @@ mod tests {
             // Packets sent every 20 ms arrive alternately on time and 10 ms late.
             let late = if i % 2 == 1 { 10 } else { 0 };
             let at = clock.at_ms(u64::from(20 * i + late));
-            rx.on_datagram(at, datagram(3, i as u16, 160 * i, 0)).unwrap();
+            rx.on_datagram(at, datagram(3, i as u16, 160 * i, 0))
+                .unwrap();
         }
         // |D| is 80 units every packet, so J converges towards 80.
         let j = rx.stats().jitter;
@@ -372,8 +404,18 @@ mod tests {
         let mut rx = receiver();
         rx.on_datagram(t, datagram(1, 1, 0, 0)).unwrap();
         rx.on_datagram(t, datagram(1, 2, 160, 0)).unwrap();
-        assert_eq!(rx.on_datagram(t, datagram(1, 40000, 320, 0)).unwrap().arrival, Arrival::Jump);
-        assert_eq!(rx.on_datagram(t, datagram(1, 40001, 480, 0)).unwrap().arrival, Arrival::Restarted);
+        assert_eq!(
+            rx.on_datagram(t, datagram(1, 40000, 320, 0))
+                .unwrap()
+                .arrival,
+            Arrival::Jump
+        );
+        assert_eq!(
+            rx.on_datagram(t, datagram(1, 40001, 480, 0))
+                .unwrap()
+                .arrival,
+            Arrival::Restarted
+        );
         assert_eq!(rx.stats().jumps, 1);
         assert_eq!(rx.stats().restarts, 1);
         assert_eq!(rx.stats().lost, 0);

@@ -5,7 +5,8 @@
 //! until `MIN_SEQUENTIAL` packets arrive in order, and treats a jump of more than
 //! `MAX_DROPOUT` ahead (or `MAX_MISORDER` behind) as a restart only when the packet
 //! after it confirms it. A.1 counts duplicates as received; we keep a 128-packet bitmap
-//! behind the highest number so they are counted apart and loss stays truthful.
+//! behind the highest number so they are counted apart and loss stays truthful. Unlike
+//! A.1, a late or repeated packet during probation does not restart it.
 
 use crate::ids::{ExtSeqNo, SeqNo};
 
@@ -89,6 +90,17 @@ impl SequenceTracker {
     pub fn update(&mut self, seq: SeqNo) -> (Arrival, ExtSeqNo) {
         let max_seq = self.max as u16;
         let udelta = seq.0.wrapping_sub(max_seq);
+        let behind = u32::from(udelta) > SEQ_MOD as u32 - u32::from(MAX_MISORDER);
+
+        if udelta == 0 {
+            return (Arrival::Duplicate, ExtSeqNo(self.max));
+        }
+        if behind {
+            // Fewer than MAX_MISORDER behind the highest number: late or repeated.
+            // (A.1 restarts probation here; a late packet says nothing against the
+            // source, so we only refuse to play it.)
+            return self.late(max_seq.wrapping_sub(seq.0));
+        }
 
         if self.probation > 0 {
             if udelta == 1 {
@@ -98,16 +110,13 @@ impl SequenceTracker {
                     return (Arrival::InOrder { missing: 0 }, ExtSeqNo(self.max));
                 }
             } else {
-                // Out of order during probation: start over from this packet.
+                // A gap during probation: start over from this packet (A.1).
                 self.probation = MIN_SEQUENTIAL - 1;
                 self.restart(seq);
             }
             return (Arrival::Probation, ExtSeqNo(self.max));
         }
 
-        if udelta == 0 {
-            return (Arrival::Duplicate, ExtSeqNo(self.max));
-        }
         if udelta < MAX_DROPOUT {
             // In order, with a permissible gap; a wrap is handled by `advance`.
             self.advance(u64::from(udelta));
@@ -118,18 +127,17 @@ impl SequenceTracker {
                 ExtSeqNo(self.max),
             );
         }
-        if u32::from(udelta) <= SEQ_MOD as u32 - u32::from(MAX_MISORDER) {
-            // A very large jump: believe it only if the next packet follows it.
-            if u32::from(seq.0) == self.bad_seq {
-                self.restart(seq);
-                return (Arrival::Restarted, ExtSeqNo(self.max));
-            }
-            self.bad_seq = u32::from(seq.0.wrapping_add(1));
-            return (Arrival::Jump, ExtSeqNo(self.max));
+        // A very large jump: believe it only if the next packet follows it.
+        if u32::from(seq.0) == self.bad_seq {
+            self.restart(seq);
+            return (Arrival::Restarted, ExtSeqNo(self.max));
         }
+        self.bad_seq = u32::from(seq.0.wrapping_add(1));
+        (Arrival::Jump, ExtSeqNo(self.max))
+    }
 
-        // Behind the highest number by fewer than MAX_MISORDER.
-        let behind = u64::from(max_seq.wrapping_sub(seq.0));
+    fn late(&mut self, behind: u16) -> (Arrival, ExtSeqNo) {
+        let behind = u64::from(behind);
         let ext = ExtSeqNo(self.max.wrapping_sub(behind));
         if behind > self.max {
             // Before the first packet we ever saw (no earlier cycle to belong to).
@@ -157,7 +165,10 @@ mod tests {
 
     fn validated(start: u16) -> SequenceTracker {
         let mut t = SequenceTracker::new(SeqNo(start));
-        assert_eq!(t.update(SeqNo(start.wrapping_add(1))).0, Arrival::InOrder { missing: 0 });
+        assert_eq!(
+            t.update(SeqNo(start.wrapping_add(1))).0,
+            Arrival::InOrder { missing: 0 }
+        );
         assert!(t.is_valid());
         t
     }
@@ -182,7 +193,10 @@ mod tests {
         // A late 65535 after the wrap belongs to the previous cycle.
         let mut t = validated(65533);
         assert_eq!(t.update(SeqNo(1)).0, Arrival::InOrder { missing: 2 });
-        assert_eq!(t.update(SeqNo(65535)), (Arrival::Reordered, ExtSeqNo(65535)));
+        assert_eq!(
+            t.update(SeqNo(65535)),
+            (Arrival::Reordered, ExtSeqNo(65535))
+        );
         assert_eq!(t.update(SeqNo(65535)).0, Arrival::Duplicate);
     }
 
@@ -195,6 +209,21 @@ mod tests {
         assert_eq!(t.update(SeqNo(104)).0, Arrival::Duplicate);
         assert_eq!(t.update(SeqNo(101)).0, Arrival::Duplicate);
         assert_eq!(t.max(), ExtSeqNo(104));
+    }
+
+    #[test]
+    fn late_packet_during_probation_is_late_not_a_new_start() {
+        let mut t = SequenceTracker::new(SeqNo(11));
+        assert_eq!(t.update(SeqNo(10)).0, Arrival::Reordered);
+        assert_eq!(t.update(SeqNo(11)).0, Arrival::Duplicate);
+        assert_eq!(t.update(SeqNo(12)).0, Arrival::InOrder { missing: 0 });
+        let mut t = SequenceTracker::new(SeqNo(11));
+        assert_eq!(
+            t.update(SeqNo(13)).0,
+            Arrival::Probation,
+            "a gap restarts probation"
+        );
+        assert_eq!(t.update(SeqNo(14)).0, Arrival::InOrder { missing: 0 });
     }
 
     #[test]
