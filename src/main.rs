@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sotto", version, about = "A SIP/RTP telephony edge for contact centres")]
+#[command(
+    name = "sotto",
+    version,
+    about = "A SIP/RTP telephony edge for contact centres"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,7 +24,10 @@ enum Command {
 fn main() -> std::process::ExitCode {
     sotto::logging::init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sotto: cannot start the runtime: {e}");
@@ -41,4 +48,3 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
-

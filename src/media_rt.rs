@@ -76,7 +76,12 @@ pub struct PortAllocator {
 
 impl PortAllocator {
     pub fn new(ip: IpAddr, lo: u16, hi: u16) -> Self {
-        PortAllocator { ip, lo, hi, next: lo }
+        PortAllocator {
+            ip,
+            lo,
+            hi,
+            next: lo,
+        }
     }
 
     pub fn ip(&self) -> IpAddr {
@@ -88,7 +93,11 @@ impl PortAllocator {
         let slots = u32::from(self.hi - self.lo) / 2 + 1;
         for _ in 0..slots {
             let port = self.next;
-            self.next = if port + 2 > self.hi { self.lo } else { port + 2 };
+            self.next = if port + 2 > self.hi {
+                self.lo
+            } else {
+                port + 2
+            };
             if let Ok(socket) = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port)) {
                 if socket.set_nonblocking(true).is_err() {
                     continue;
@@ -136,7 +145,10 @@ impl Drop for MediaTask {
 const RTP_BUF: usize = 1500;
 
 impl MediaTask {
-    fn spawn(counters: Vec<Arc<LegCounters>>, run: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> tokio::task::JoinHandle<()>) -> MediaTask {
+    fn spawn(
+        counters: Vec<Arc<LegCounters>>,
+        run: impl FnOnce(tokio::sync::oneshot::Receiver<()>) -> tokio::task::JoinHandle<()>,
+    ) -> MediaTask {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         run(stop_rx);
         MediaTask {
@@ -189,7 +201,9 @@ impl LegIo {
 
     fn on_received(&mut self, from: SocketAddr, len: usize) {
         self.counters.packets_in.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
+        self.counters
+            .bytes_in
+            .fetch_add(len as u64, Ordering::Relaxed);
         self.latched = Some(from);
     }
 

@@ -254,19 +254,52 @@ CSeq: {cseq} REGISTER\r\nContact: {contact}\r\n"
     fn bindings_expire_refresh_and_unregister() {
         let t0 = Instant::now();
         let mut r = Registrar::default();
-        let out = r.register(t0, "agent1", &register("<sip:agent1@127.0.0.1:5062>", Some("120"), 1), peer(), POLICY);
-        assert_eq!(out, RegisterOutcome::Ok(vec!["<sip:agent1@127.0.0.1:5062>;expires=120".into()]));
+        let out = r.register(
+            t0,
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5062>", Some("120"), 1),
+            peer(),
+            POLICY,
+        );
+        assert_eq!(
+            out,
+            RegisterOutcome::Ok(vec!["<sip:agent1@127.0.0.1:5062>;expires=120".into()])
+        );
         assert_eq!(r.lookup("agent1", t0 + Duration::from_secs(119)).len(), 1);
         assert!(r.lookup("agent1", t0 + Duration::from_secs(121)).is_empty());
         // Refresh pushes expiry out; a second contact adds a binding.
-        r.register(t0 + Duration::from_secs(100), "agent1", &register("<sip:agent1@127.0.0.1:5062>", Some("120"), 2), peer(), POLICY);
-        r.register(t0 + Duration::from_secs(100), "agent1", &register("<sip:agent1@127.0.0.1:5070>;expires=300", None, 3), peer(), POLICY);
+        r.register(
+            t0 + Duration::from_secs(100),
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5062>", Some("120"), 2),
+            peer(),
+            POLICY,
+        );
+        r.register(
+            t0 + Duration::from_secs(100),
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5070>;expires=300", None, 3),
+            peer(),
+            POLICY,
+        );
         assert_eq!(r.lookup("agent1", t0 + Duration::from_secs(200)).len(), 2);
         // Expires: 0 on one contact removes just that one.
-        r.register(t0 + Duration::from_secs(200), "agent1", &register("<sip:agent1@127.0.0.1:5062>", Some("0"), 4), peer(), POLICY);
+        r.register(
+            t0 + Duration::from_secs(200),
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5062>", Some("0"), 4),
+            peer(),
+            POLICY,
+        );
         assert_eq!(r.lookup("agent1", t0 + Duration::from_secs(200)).len(), 1);
         // `*` removes all.
-        r.register(t0 + Duration::from_secs(200), "agent1", &register("*", Some("0"), 5), peer(), POLICY);
+        r.register(
+            t0 + Duration::from_secs(200),
+            "agent1",
+            &register("*", Some("0"), 5),
+            peer(),
+            POLICY,
+        );
         assert!(r.lookup("agent1", t0 + Duration::from_secs(200)).is_empty());
     }
 
@@ -274,7 +307,13 @@ CSeq: {cseq} REGISTER\r\nContact: {contact}\r\n"
     fn too_brief_and_star_misuse_are_refused() {
         let t0 = Instant::now();
         let mut r = Registrar::default();
-        let out = r.register(t0, "agent1", &register("<sip:agent1@127.0.0.1:5062>", Some("10"), 1), peer(), POLICY);
+        let out = r.register(
+            t0,
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5062>", Some("10"), 1),
+            peer(),
+            POLICY,
+        );
         assert_eq!(out, RegisterOutcome::IntervalTooBrief(60));
         let out = r.register(t0, "agent1", &register("*", Some("60"), 2), peer(), POLICY);
         assert!(matches!(out, RegisterOutcome::Bad(_)));
@@ -285,7 +324,15 @@ CSeq: {cseq} REGISTER\r\nContact: {contact}\r\n"
     fn long_expiry_is_capped() {
         let t0 = Instant::now();
         let mut r = Registrar::default();
-        r.register(t0, "agent1", &register("<sip:agent1@127.0.0.1:5062>", Some("99999"), 1), peer(), POLICY);
-        assert!(r.lookup("agent1", t0 + Duration::from_secs(3601)).is_empty());
+        r.register(
+            t0,
+            "agent1",
+            &register("<sip:agent1@127.0.0.1:5062>", Some("99999"), 1),
+            peer(),
+            POLICY,
+        );
+        assert!(r
+            .lookup("agent1", t0 + Duration::from_secs(3601))
+            .is_empty());
     }
 }

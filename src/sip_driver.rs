@@ -96,7 +96,9 @@ impl<T: TransactionUser> SipDriver<T> {
         tokio::spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, addr)) => spawn_tcp_connection(stream, addr, tx.clone()),
+                    Ok((stream, addr)) => {
+                        spawn_tcp_connection(stream, addr, tx.clone());
+                    }
                     Err(e) => {
                         tracing::warn!("tcp accept: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;

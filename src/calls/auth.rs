@@ -10,7 +10,11 @@ impl CallControl {
     /// The authenticated user name, or what to answer: `Err(challenges)` for a
     /// 401 (no or stale credentials, unknown user — the client may retry),
     /// `Err(vec![])` for a 403 (credentials present and wrong).
-    pub(super) fn authenticate(&mut self, now: Instant, request: &Request) -> Result<String, Vec<Header>> {
+    pub(super) fn authenticate(
+        &mut self,
+        now: Instant,
+        request: &Request,
+    ) -> Result<String, Vec<Header>> {
         let now_secs = self.unix_ms(now) / 1000;
         let creds = request.headers.iter().find_map(|h| match h {
             Header::Authorization(a) => Credentials::parse(a.value()).ok(),
@@ -26,7 +30,12 @@ impl CallControl {
             username: &creds.username,
             secret: Secret::Password(&password),
         };
-        let uri = request.uri.to_string();
+        // The digest-uri must name the Request-URI (§22.4); compare parsed
+        // forms, since rsip may print a URI differently than it came.
+        let uri = match rsip::Uri::try_from(creds.uri.as_str()) {
+            Ok(u) if u == request.uri => creds.uri.clone(),
+            _ => request.uri.to_string(),
+        };
         match self
             .digest
             .verify(&creds, "REGISTER", &uri, account, now_secs)

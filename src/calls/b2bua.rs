@@ -46,7 +46,12 @@ impl CallControl {
         user: String,
         ep: &mut Endpoint,
     ) {
-        let Some(binding) = self.registrar.lookup(&user, now).first().map(|b| (*b).clone()) else {
+        let Some(binding) = self
+            .registrar
+            .lookup(&user, now)
+            .first()
+            .map(|b| (*b).clone())
+        else {
             // Known user, not registered: 480 Temporarily Unavailable.
             return self.reply(now, ep, tx, &request, 480, vec![]);
         };
@@ -94,7 +99,13 @@ impl CallControl {
 
     /// The INVITE toward the callee: a new dialog of ours, the caller shown
     /// in From (display name and user kept), our offer.
-    fn build_b_invite(&mut self, a_invite: &Request, target: &rsip::Uri, user: &str, sdp: &str) -> Request {
+    fn build_b_invite(
+        &mut self,
+        a_invite: &Request,
+        target: &rsip::Uri,
+        user: &str,
+        sdp: &str,
+    ) -> Request {
         let caller = a_invite.headers.iter().find_map(|h| match h {
             Header::From(f) => rsip::typed::From::try_from(f.clone()).ok(),
             _ => None,
@@ -103,7 +114,10 @@ impl CallControl {
             .map(|f| {
                 (
                     f.display_name.clone(),
-                    f.uri.auth.map(|a| a.user).unwrap_or_else(|| "anonymous".into()),
+                    f.uri
+                        .auth
+                        .map(|a| a.user)
+                        .unwrap_or_else(|| "anonymous".into()),
                 )
             })
             .unwrap_or((None, "anonymous".into()));
@@ -135,7 +149,13 @@ impl CallControl {
     }
 
     /// A response on one of our client transactions (the B leg's INVITE).
-    pub(super) fn on_response(&mut self, now: Instant, tx: ClientTxId, response: Response, ep: &mut Endpoint) {
+    pub(super) fn on_response(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        response: Response,
+        ep: &mut Endpoint,
+    ) {
         let Some(&id) = self.by_client_tx.get(&tx) else {
             return; // responses to our BYEs need nothing more
         };
@@ -152,7 +172,9 @@ impl CallControl {
     }
 
     fn on_b_ringing(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.a.answered || call.a.ringing || call.ending.is_some() {
             return;
         }
@@ -163,8 +185,17 @@ impl CallControl {
         ep.respond(now, tx, resp);
     }
 
-    fn on_b_answered(&mut self, now: Instant, id: u64, tx: ClientTxId, response: Response, ep: &mut Endpoint) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+    fn on_b_answered(
+        &mut self,
+        now: Instant,
+        id: u64,
+        tx: ClientTxId,
+        response: Response,
+        ep: &mut Endpoint,
+    ) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let Some(b) = call.b.as_mut() else { return };
         if b.answered {
             return; // a retransmitted 2xx: the endpoint re-sent our ACK
@@ -196,7 +227,8 @@ impl CallControl {
             Ok(neg) => apply_negotiated(&b.remote, &neg),
             Err(e) => {
                 tracing::warn!("callee's SDP answer unusable: {e}");
-                let (a_tx, invite, tag) = (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
+                let (a_tx, invite, tag) =
+                    (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
                 call.a.answered = true;
                 let resp = self.response(&invite, 488, Some(&tag));
                 ep.respond(now, a_tx, resp);
@@ -204,14 +236,16 @@ impl CallControl {
             }
         }
         // Answer the caller and start relaying.
-        let Some(mut call) = self.calls.remove(&id) else { return };
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
         let sdp = call.a_sdp.take().unwrap_or_default();
         if !self.answer_a_leg(now, &mut call.a, &sdp, ep) {
             self.calls.insert(id, call);
             return self.hang_up(now, id, "caller's INVITE formed no dialog", ep);
         }
         let legs = std::mem::take(&mut call.pending_media);
-        if let [a_leg, b_leg] = <[_; 2]>::try_from(legs).ok().unwrap_or_else(|| unreachable_legs()) {
+        if let Ok([a_leg, b_leg]) = <[_; 2]>::try_from(legs) {
             call.codec = Some(format!(
                 "{}/{}",
                 a_leg.remote().borrow().codec.encoding_name(),
@@ -227,7 +261,9 @@ impl CallControl {
     }
 
     fn on_b_failed(&mut self, now: Instant, id: u64, code: u16, ep: &mut Endpoint) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if !call.a.answered {
             call.a.answered = true;
             // Pass the callee's refusal back; what a caller cannot act on
@@ -247,8 +283,12 @@ impl CallControl {
     }
 
     pub(super) fn on_cancelled(&mut self, now: Instant, tx: ServerTxId, ep: &mut Endpoint) {
-        let Some(&id) = self.by_server_tx.get(&tx) else { return };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(&id) = self.by_server_tx.get(&tx) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.a.answered {
             return;
         }
@@ -279,14 +319,27 @@ impl CallControl {
 
     /// Ends a call from our side: BYE to confirmed legs, CANCEL to a ringing
     /// callee, a final response to an unanswered caller.
-    pub(super) fn hang_up(&mut self, now: Instant, id: u64, reason: &'static str, ep: &mut Endpoint) {
+    pub(super) fn hang_up(
+        &mut self,
+        now: Instant,
+        id: u64,
+        reason: &'static str,
+        ep: &mut Endpoint,
+    ) {
         self.bye_leg(now, id, Side::A, ep);
         self.bye_leg(now, id, Side::B, ep);
         self.end_call(now, id, reason);
     }
 
     /// One side hung up: end the other side and the call.
-    pub(super) fn hang_up_except(&mut self, now: Instant, id: u64, gone: Side, reason: &'static str, ep: &mut Endpoint) {
+    pub(super) fn hang_up_except(
+        &mut self,
+        now: Instant,
+        id: u64,
+        gone: Side,
+        reason: &'static str,
+        ep: &mut Endpoint,
+    ) {
         let other = match gone {
             Side::A => Side::B,
             Side::B => Side::A,
@@ -297,18 +350,26 @@ impl CallControl {
 
     fn bye_leg(&mut self, now: Instant, id: u64, side: Side, ep: &mut Endpoint) {
         let draining = self.draining.is_some();
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         match side {
             Side::A if !call.a.answered => {
                 call.a.answered = true;
                 let code = if draining { 503 } else { 480 };
-                let (tx, invite, tag) = (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
+                let (tx, invite, tag) =
+                    (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
                 let resp = self.response(&invite, code, Some(&tag));
                 ep.respond(now, tx, resp);
             }
             Side::A => {
                 let peer = call.a.peer;
-                if let Some(bye) = call.a.dialog.as_mut().and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok()) {
+                if let Some(bye) = call
+                    .a
+                    .dialog
+                    .as_mut()
+                    .and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok())
+                {
                     ep.send_request(now, bye, peer);
                 }
             }
@@ -316,7 +377,11 @@ impl CallControl {
                 let Some(b) = call.b.as_mut() else { return };
                 if !b.answered {
                     ep.cancel(now, b.tx);
-                } else if let Some(bye) = b.dialog.as_mut().and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok()) {
+                } else if let Some(bye) = b
+                    .dialog
+                    .as_mut()
+                    .and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok())
+                {
                     ep.send_request(now, bye, b.peer);
                 }
             }
@@ -325,16 +390,23 @@ impl CallControl {
 
     /// Forgets a call: indices, media, live view; writes its record.
     pub(super) fn end_call(&mut self, now: Instant, id: u64, reason: &'static str) {
-        let Some(mut call) = self.calls.remove(&id) else { return };
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
         call.ending.get_or_insert(reason);
         self.by_server_tx.remove(&call.a.tx);
         if let Some(cid) = sotto_sip::transaction::call_id(&call.a.invite.headers) {
-            self.by_dialog.remove(&(cid.to_string(), call.a.local_tag.clone()));
+            self.by_dialog
+                .remove(&(cid.to_string(), call.a.local_tag.clone()));
         }
         if let Some(b) = &call.b {
             self.by_client_tx.remove(&b.tx);
-            if let (Some(cid), Some(d)) = (sotto_sip::transaction::call_id(&b.invite.headers), &b.dialog) {
-                self.by_dialog.remove(&(cid.to_string(), d.local_tag().as_str().to_string()));
+            if let (Some(cid), Some(d)) = (
+                sotto_sip::transaction::call_id(&b.invite.headers),
+                &b.dialog,
+            ) {
+                self.by_dialog
+                    .remove(&(cid.to_string(), d.local_tag().as_str().to_string()));
             }
         }
         if let Some(m) = call.media.as_mut() {
@@ -342,18 +414,4 @@ impl CallControl {
         }
         self.unpublish(now, &call, reason);
     }
-}
-
-fn unreachable_legs() -> [crate::media_rt::BoundLeg; 2] {
-    unreachable!("a B2BUA call binds exactly two legs")
-}
-
-#[allow(dead_code)]
-fn _header_value(h: &Header) -> String {
-    h.to_string()
-}
-
-#[allow(dead_code)]
-fn _untyped(v: &rsip::headers::CallId) -> &str {
-    v.value()
 }

@@ -42,8 +42,6 @@ pub struct ALeg {
     pub local_tag: String,
     pub dialog: Option<Dialog>,
     pub sdp: LocalSession,
-    /// The caller's offer; `None` for a late offer (we offer in the 200).
-    pub offer: Option<SessionDescription>,
     /// Our offer in the 200 when the INVITE had none (answer comes in the ACK).
     pub our_offer: Option<SessionDescription>,
     pub answered: bool,

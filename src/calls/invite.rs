@@ -53,7 +53,9 @@ impl CallControl {
                 Ok(sdp) => Some(sdp),
                 Err(e) => {
                     tracing::debug!("bad SDP offer: {e}");
-                    let extra = vec![Header::Warning(format!("399 sotto \"bad SDP: {e}\"").into())];
+                    let extra = vec![Header::Warning(
+                        format!("399 sotto \"bad SDP: {e}\"").into(),
+                    )];
                     return self.reply(now, ep, tx, &request, 400, extra);
                 }
             }
@@ -109,7 +111,6 @@ impl CallControl {
             local_tag: self.token(),
             dialog: None,
             sdp: session,
-            offer,
             our_offer,
             answered: false,
             ringing: false,
@@ -159,7 +160,13 @@ impl CallControl {
 
     /// Sends the 200 with `sdp` on the A leg and creates its dialog. False
     /// when the INVITE could not form a dialog (answered 400 instead).
-    pub(super) fn answer_a_leg(&mut self, now: Instant, a: &mut ALeg, sdp: &str, ep: &mut Endpoint) -> bool {
+    pub(super) fn answer_a_leg(
+        &mut self,
+        now: Instant,
+        a: &mut ALeg,
+        sdp: &str,
+        ep: &mut Endpoint,
+    ) -> bool {
         let resp = Self::with_sdp(self.response(&a.invite, 200, Some(&a.local_tag)), sdp);
         let contact = rsip::typed::Contact {
             display_name: None,
@@ -186,7 +193,13 @@ impl CallControl {
 
     /// A re-INVITE: answered from our current media (hold and resume only
     /// change directions; the media follows).
-    pub(super) fn on_reinvite(&mut self, now: Instant, tx: ServerTxId, request: Request, ep: &mut Endpoint) {
+    pub(super) fn on_reinvite(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: Request,
+        ep: &mut Endpoint,
+    ) {
         let Some((id, side)) = self.find_dialog(&request) else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
@@ -195,7 +208,12 @@ impl CallControl {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
         let (dialog, port, remote, session) = match side {
-            Side::A => (call.a.dialog.as_mut(), call.a.rtp_port, call.a.remote.clone(), &mut call.a.sdp),
+            Side::A => (
+                call.a.dialog.as_mut(),
+                call.a.rtp_port,
+                call.a.remote.clone(),
+                &mut call.a.sdp,
+            ),
             Side::B => {
                 let Some(b) = call.b.as_mut() else {
                     return self.reply(now, ep, tx, &request, 481, vec![]);

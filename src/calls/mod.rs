@@ -19,16 +19,16 @@ mod uas;
 
 pub use call::{CallKey, Side};
 
+use crate::http::RegistrationView;
 use crate::live::LiveCalls;
 use crate::media_rt::PortAllocator;
 use crate::registrar::{ExpiryPolicy, Registrar};
 use crate::store::StoreHandle;
 use call::Call;
 use sotto_sip::endpoint::{ClientTxId, Endpoint, Event, ServerTxId};
-use crate::http::RegistrationView;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Methods we implement, for Allow headers (§20.5).
@@ -98,8 +98,12 @@ impl CallControl {
         seed: u64,
     ) -> Self {
         let next_purge = cfg.epoch_instant + Duration::from_secs(30);
-        let digest = sotto_sip::auth::DigestServer::new(cfg.realm.clone(), cfg.nonce_secret.clone())
-            .with_algorithms(&[sotto_sip::auth::Algorithm::Md5, sotto_sip::auth::Algorithm::Sha256]);
+        let digest =
+            sotto_sip::auth::DigestServer::new(cfg.realm.clone(), cfg.nonce_secret.clone())
+                .with_algorithms(&[
+                    sotto_sip::auth::Algorithm::Md5,
+                    sotto_sip::auth::Algorithm::Sha256,
+                ]);
         let run_id = format!("{}", cfg.epoch_unix_ms);
         CallControl {
             cfg,
@@ -141,7 +145,10 @@ impl CallControl {
     }
 
     fn unix_ms(&self, now: Instant) -> u64 {
-        self.cfg.epoch_unix_ms + now.saturating_duration_since(self.cfg.epoch_instant).as_millis() as u64
+        self.cfg.epoch_unix_ms
+            + now
+                .saturating_duration_since(self.cfg.epoch_instant)
+                .as_millis() as u64
     }
 }
 

@@ -11,7 +11,11 @@ use rsip::Header;
 use std::time::Instant;
 
 fn header_text(headers: &rsip::Headers, pick: fn(&Header) -> Option<&str>) -> String {
-    headers.iter().find_map(pick).unwrap_or_default().to_string()
+    headers
+        .iter()
+        .find_map(pick)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn from_of(h: &Header) -> Option<&str> {
@@ -72,7 +76,11 @@ impl CallControl {
             answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
             legs,
         };
-        let counters = call.media.as_ref().map(|m| m.counters()).unwrap_or_default();
+        let counters = call
+            .media
+            .as_ref()
+            .map(|m| m.counters())
+            .unwrap_or_default();
         self.live.insert_with_counters(summary, counters);
     }
 
@@ -80,7 +88,10 @@ impl CallControl {
     pub(super) fn unpublish(&self, now: Instant, call: &Call, reason: &str) {
         let summary = self.live.remove(&call.name);
         if let Some(store) = &self.store {
-            let answered_at = summary.as_ref().and_then(|s| s.answered_at).map(|t| t as i64);
+            let answered_at = summary
+                .as_ref()
+                .and_then(|s| s.answered_at)
+                .map(|t| t as i64);
             store.record_call_start(CallRecord {
                 id: format!("{}-{}", self.run_id, call.name),
                 started_at: self.unix_ms(call.started) as i64,

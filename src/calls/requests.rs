@@ -39,18 +39,23 @@ impl CallControl {
         }
         let in_dialog = to_tag(&request.headers).is_some();
         match request.method {
-            Method::Options => self.reply(now, ep, tx, &request, 200, vec![Header::Accept("application/sdp".into())]),
+            Method::Options => self.reply(
+                now,
+                ep,
+                tx,
+                &request,
+                200,
+                vec![Header::Accept("application/sdp".into())],
+            ),
             Method::Register => self.on_register(now, tx, &request, peer, ep),
             Method::Invite if in_dialog => self.on_reinvite(now, tx, request, ep),
             Method::Invite => self.on_invite(now, tx, request, peer, ep),
             Method::Bye => self.on_bye(now, tx, request, ep),
-            Method::Info | Method::Update if in_dialog => {
-                match self.find_dialog(&request) {
-                    Some(_) => self.reply(now, ep, tx, &request, 200, vec![]),
-                    None => self.reply(now, ep, tx, &request, 481, vec![]),
-                }
-            }
-            Method::Info | Method::Update | Method::Prack | Method::Notify => {
+            Method::Info | Method::Update if in_dialog => match self.find_dialog(&request) {
+                Some(_) => self.reply(now, ep, tx, &request, 200, vec![]),
+                None => self.reply(now, ep, tx, &request, 481, vec![]),
+            },
+            Method::Info | Method::Update | Method::PRack | Method::Notify => {
                 self.reply(now, ep, tx, &request, 481, vec![])
             }
             _ => self.reply(now, ep, tx, &request, 405, vec![]),
@@ -66,7 +71,14 @@ impl CallControl {
             .copied()
     }
 
-    fn on_register(&mut self, now: Instant, tx: ServerTxId, request: &Request, peer: Peer, ep: &mut Endpoint) {
+    fn on_register(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        peer: Peer,
+        ep: &mut Endpoint,
+    ) {
         let user = match self.authenticate(now, request) {
             Ok(user) => user,
             Err(challenges) if challenges.is_empty() => {
@@ -85,7 +97,10 @@ impl CallControl {
         if aor_user != user {
             return self.reply(now, ep, tx, request, 403, vec![]);
         }
-        match self.registrar.register(now, &user, request, peer, self.cfg.expiry) {
+        match self
+            .registrar
+            .register(now, &user, request, peer, self.cfg.expiry)
+        {
             RegisterOutcome::Ok(contacts) => {
                 let extra = contacts
                     .into_iter()
@@ -94,9 +109,14 @@ impl CallControl {
                 self.publish_registrations(now);
                 self.reply(now, ep, tx, request, 200, extra)
             }
-            RegisterOutcome::IntervalTooBrief(min) => {
-                self.reply(now, ep, tx, request, 423, vec![Header::MinExpires(min.into())])
-            }
+            RegisterOutcome::IntervalTooBrief(min) => self.reply(
+                now,
+                ep,
+                tx,
+                request,
+                423,
+                vec![Header::MinExpires(min.into())],
+            ),
             RegisterOutcome::Bad(why) => {
                 tracing::debug!("REGISTER refused: {why}");
                 self.reply(now, ep, tx, request, 400, vec![])

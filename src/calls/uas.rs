@@ -34,7 +34,8 @@ impl CallControl {
 
     /// Sets an SDP body (Content-Type and Content-Length follow).
     pub(super) fn with_sdp(mut resp: Response, sdp: &str) -> Response {
-        resp.headers.retain(|h| !matches!(h, Header::ContentLength(_)));
+        resp.headers
+            .retain(|h| !matches!(h, Header::ContentLength(_)));
         resp.headers
             .push(Header::ContentType("application/sdp".into()));
         resp.headers

@@ -110,7 +110,11 @@ impl DialogId {
 
 impl std::fmt::Display for DialogId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{};local={};remote={}", self.call_id, self.local_tag, self.remote_tag)
+        write!(
+            f,
+            "{};local={};remote={}",
+            self.call_id, self.local_tag, self.remote_tag
+        )
     }
 }
 
@@ -137,7 +141,10 @@ mod tests {
         assert_eq!(as_uas.local_tag.as_str(), "alice-1");
         assert_eq!(as_uas.remote_tag.as_str(), "bob-1");
         assert_eq!(as_uas.call_id.as_str(), "c1@atlanta.example");
-        assert_eq!(DialogId::from_request_as_uac(&bye).unwrap(), as_uas.mirrored());
+        assert_eq!(
+            DialogId::from_request_as_uac(&bye).unwrap(),
+            as_uas.mirrored()
+        );
     }
 
     #[test]

@@ -182,7 +182,8 @@ impl Dialog {
             return Ok(ResponseOutcome::Unchanged);
         }
         if status == 481 || status == 408 {
-            self.invites.on_invite_response(now, status, cseq.seq, random);
+            self.invites
+                .on_invite_response(now, status, cseq.seq, random);
             self.state = DialogState::Terminated;
             return Ok(ResponseOutcome::Terminated);
         }
@@ -192,7 +193,10 @@ impl Dialog {
                 && self.refresh_target(contact);
             return Ok(refreshed_or_unchanged(refreshed));
         }
-        if let Some(retry_at) = self.invites.on_invite_response(now, status, cseq.seq, random) {
+        if let Some(retry_at) = self
+            .invites
+            .on_invite_response(now, status, cseq.seq, random)
+        {
             return Ok(ResponseOutcome::RetryReInviteAt(retry_at));
         }
         match (status, self.state) {
@@ -217,13 +221,14 @@ impl Dialog {
     /// A response we (as UAS) send to the peer's request in this dialog. A final answer
     /// to an INVITE ends the server side of §14 glare tracking; a 2xx confirms an early
     /// dialog, a non-2xx final to the dialog-creating INVITE terminates it.
-    pub fn on_response_sent(&mut self, response: &Response) -> Result<ResponseOutcome, DialogError> {
+    pub fn on_response_sent(
+        &mut self,
+        response: &Response,
+    ) -> Result<ResponseOutcome, DialogError> {
         let status = response.status_code.code();
-        let cseq = fields::cseq(&response.headers).map_err(|(header, problem)| {
-            DialogError::BadLocalMessage { header, problem }
-        })?;
-        if cseq.method != Method::Invite || status < 200 || self.state == DialogState::Terminated
-        {
+        let cseq = fields::cseq(&response.headers)
+            .map_err(|(header, problem)| DialogError::BadLocalMessage { header, problem })?;
+        if cseq.method != Method::Invite || status < 200 || self.state == DialogState::Terminated {
             return Ok(ResponseOutcome::Unchanged);
         }
         self.invites.on_final_response_sent(status, cseq.seq);

@@ -16,9 +16,13 @@ use super::inbound::Rejection;
 pub enum ClientInvite {
     Idle,
     /// An INVITE we sent (initial or re-INVITE) awaits its final response.
-    ExpectFinalResponse { cseq: u32 },
+    ExpectFinalResponse {
+        cseq: u32,
+    },
     /// Our re-INVITE got 491: we may send it again from `retry_at` (§14.1).
-    GlareBackoff { retry_at: Instant },
+    GlareBackoff {
+        retry_at: Instant,
+    },
 }
 
 /// The peer's side of the dialog's INVITE activity (the server INVITE transaction).
@@ -26,9 +30,13 @@ pub enum ClientInvite {
 pub enum ServerInvite {
     Idle,
     /// An INVITE we received awaits the final response we are to send.
-    ExpectFinalResponse { cseq: u32 },
+    ExpectFinalResponse {
+        cseq: u32,
+    },
     /// We sent a 2xx to the INVITE and await the ACK (which may carry the SDP answer).
-    ExpectAck { cseq: u32 },
+    ExpectAck {
+        cseq: u32,
+    },
 }
 
 /// Returned by [`super::Dialog::handle_timeout`]: the §14.1 back-off is over and the
@@ -221,7 +229,10 @@ mod tests {
         assert_eq!(t.poll_timeout(), None, "2xx sent, ACK outstanding");
         assert!(t.on_ack_received(9));
         assert_eq!(t.poll_timeout(), Some(at));
-        assert_eq!(t.handle_timeout(at + Duration::from_secs(2)), Some(ReInviteRetry));
+        assert_eq!(
+            t.handle_timeout(at + Duration::from_secs(2)),
+            Some(ReInviteRetry)
+        );
         assert_eq!(t.may_send_invite(), Ok(()));
     }
 }

@@ -69,12 +69,16 @@ impl Dialog {
         let from = typed::From {
             display_name: self.local.display_name.clone(),
             uri: self.local.uri.clone(),
-            params: vec![Param::Tag(rsip::param::Tag::new(self.id.local_tag.as_str()))],
+            params: vec![Param::Tag(rsip::param::Tag::new(
+                self.id.local_tag.as_str(),
+            ))],
         };
         let to = typed::To {
             display_name: self.remote.display_name.clone(),
             uri: self.remote.uri.clone(),
-            params: vec![Param::Tag(rsip::param::Tag::new(self.id.remote_tag.as_str()))],
+            params: vec![Param::Tag(rsip::param::Tag::new(
+                self.id.remote_tag.as_str(),
+            ))],
         };
         headers.push(from.into());
         headers.push(to.into());
@@ -113,7 +117,9 @@ pub fn create_cancel(request: &Request) -> Result<Request, DialogError> {
                 kept.push(header.clone())
             }
             Header::Other(name, _)
-                if ["f", "t", "i"].iter().any(|c| name.trim().eq_ignore_ascii_case(c)) =>
+                if ["f", "t", "i"]
+                    .iter()
+                    .any(|c| name.trim().eq_ignore_ascii_case(c)) =>
             {
                 kept.push(header.clone())
             }
@@ -168,7 +174,11 @@ mod tests {
         assert_eq!(cancel.uri, invite.uri);
         assert_eq!(cancel.via_header().unwrap(), invite.via_header().unwrap());
         assert_eq!(
-            cancel.headers.iter().filter(|h| matches!(h, Header::Via(_))).count(),
+            cancel
+                .headers
+                .iter()
+                .filter(|h| matches!(h, Header::Via(_)))
+                .count(),
             1
         );
         assert_eq!(cancel.cseq_header().unwrap().value(), "314 CANCEL");

@@ -42,12 +42,14 @@ impl RouteSet {
     /// - strict first hop: Request-URI is the first route (stripped of parameters a
     ///   Request-URI may not carry), Route is the rest, then the remote target last.
     pub fn request_target(&self, remote_target: &Uri) -> (Uri, Vec<Header>) {
-        let route = |entry: &UriWithParams| Header::Route(rsip::headers::Route::from(entry.to_string()));
+        let route =
+            |entry: &UriWithParams| Header::Route(rsip::headers::Route::from(entry.to_string()));
         match self.0.split_first() {
             None => (as_request_uri(remote_target), Vec::new()),
-            Some((first, _)) if has_lr(&first.uri) => {
-                (as_request_uri(remote_target), self.0.iter().map(route).collect())
-            }
+            Some((first, _)) if has_lr(&first.uri) => (
+                as_request_uri(remote_target),
+                self.0.iter().map(route).collect(),
+            ),
             Some((first, rest)) => {
                 let mut routes: Vec<Header> = rest.iter().map(route).collect();
                 let target = UriWithParams {

@@ -108,8 +108,9 @@ impl Dialog {
             None if status >= 200 => return Err(peer(("Contact", HeaderProblem::Missing))),
             None => request.uri.clone(),
         };
-        let route_set =
-            RouteSet::from_record_route_as_uac(fields::record_route(&response.headers).map_err(peer)?);
+        let route_set = RouteSet::from_record_route_as_uac(
+            fields::record_route(&response.headers).map_err(peer)?,
+        );
 
         let state = if status >= 200 {
             DialogState::Confirmed
@@ -171,8 +172,9 @@ impl Dialog {
             .ok_or(("Contact", HeaderProblem::Missing))
             .map_err(peer)?
             .uri;
-        let route_set =
-            RouteSet::from_record_route_as_uas(fields::record_route(&request.headers).map_err(peer)?);
+        let route_set = RouteSet::from_record_route_as_uas(
+            fields::record_route(&request.headers).map_err(peer)?,
+        );
 
         let mut invites = InviteTracker::new(false);
         if cseq.method == rsip::Method::Invite {
