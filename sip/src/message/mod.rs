@@ -44,5 +44,17 @@ pub use uri::write_uri;
 pub(crate) use parse::method_from_token;
 pub(crate) use validate::check_name_addr;
 
+/// Parses a URI (SIP, SIPS, or any other scheme kept opaque) into an `rsip::Uri`,
+/// with the representation described in this module's docs. `?headers` are refused:
+/// strip them first (see `headers::NameAddr::uri_without_headers`).
+pub fn parse_uri(s: &str) -> Option<rsip::Uri> {
+    uri::parse_request_uri(s).ok()
+}
+
+/// LWS in a structured header value rewritten to its plain form.
+pub(crate) fn normalise(value: &str) -> std::borrow::Cow<'_, str> {
+    head::normalise_lws(value, false)
+}
+
 #[cfg(test)]
 mod tests;
