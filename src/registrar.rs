@@ -89,10 +89,10 @@ impl Registrar {
         peer: Peer,
         policy: ExpiryPolicy,
     ) -> RegisterOutcome {
-        let call_id = sotto_sip::transaction::call_id(&request.headers)
+        let call_id = sotto_sip::message::call_id(request)
             .unwrap_or_default()
             .to_string();
-        let cseq = sotto_sip::transaction::cseq(&request.headers).map_or(0, |c| c.0);
+        let cseq = sotto_sip::message::cseq(request).map_or(0, |c| c.0);
         let header_expires = request.headers.iter().find_map(|h| match h {
             Header::Expires(e) => e.value().trim().parse::<u32>().ok(),
             _ => None,

@@ -75,6 +75,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             timers,
             via_host: advertised.to_string(),
             user_agent: Some(config.sip.user_agent.clone()),
+            allow: crate::calls::ALLOW.to_string(),
         },
         rand::random(),
     );

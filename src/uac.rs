@@ -86,6 +86,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
             timers: Timers::default(),
             via_host: local.to_string(),
             user_agent: Some("sotto-call".into()),
+            allow: "INVITE, ACK, CANCEL, BYE, OPTIONS".into(),
         },
         rand::random(),
     );
@@ -217,7 +218,7 @@ impl Caller {
         let mut headers = rsip::Headers::default();
         let (call_id, from) = match &self.invite {
             Some(prev) => (
-                sotto_sip::transaction::call_id(&prev.headers)
+                sotto_sip::message::call_id(prev)
                     .unwrap_or_default()
                     .to_string(),
                 prev.headers.iter().find_map(|h| match h {
@@ -315,7 +316,7 @@ impl Caller {
             Ok(d) => d,
             Err(e) => return self.finish(Err(format!("2xx forms no dialog: {e}"))),
         };
-        let cseq = sotto_sip::transaction::cseq(&invite.headers).map_or(1, |c| c.0);
+        let cseq = sotto_sip::message::cseq(invite).map_or(1, |c| c.0);
         ep.ack_2xx(tx, dialog.create_ack(cseq, placeholder_via()), self.dest);
         self.dialog = Some(dialog);
         eprintln!("sotto call: answered ({})", response.status_code);

@@ -211,7 +211,7 @@ impl CallControl {
         };
         let ack = dialog.create_ack(1, placeholder_via());
         ep.ack_2xx(tx, ack, b.peer);
-        if let Some(cid) = sotto_sip::transaction::call_id(&b.invite.headers) {
+        if let Some(cid) = sotto_sip::message::call_id(&b.invite) {
             let key = (cid.to_string(), dialog.local_tag().as_str().to_string());
             self.by_dialog.insert(key, (id, Side::B));
         }
@@ -395,16 +395,13 @@ impl CallControl {
         };
         call.ending.get_or_insert(reason);
         self.by_server_tx.remove(&call.a.tx);
-        if let Some(cid) = sotto_sip::transaction::call_id(&call.a.invite.headers) {
+        if let Some(cid) = sotto_sip::message::call_id(&call.a.invite) {
             self.by_dialog
                 .remove(&(cid.to_string(), call.a.local_tag.clone()));
         }
         if let Some(b) = &call.b {
             self.by_client_tx.remove(&b.tx);
-            if let (Some(cid), Some(d)) = (
-                sotto_sip::transaction::call_id(&b.invite.headers),
-                &b.dialog,
-            ) {
+            if let (Some(cid), Some(d)) = (sotto_sip::message::call_id(&b.invite), &b.dialog) {
                 self.by_dialog
                     .remove(&(cid.to_string(), d.local_tag().as_str().to_string()));
             }

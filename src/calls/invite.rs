@@ -269,7 +269,7 @@ impl CallControl {
     pub(super) fn insert_call(&mut self, now: Instant, call: Call) {
         let id = call.id;
         self.by_server_tx.insert(call.a.tx, id);
-        if let Some(cid) = sotto_sip::transaction::call_id(&call.a.invite.headers) {
+        if let Some(cid) = sotto_sip::message::call_id(&call.a.invite) {
             self.by_dialog
                 .insert((cid.to_string(), call.a.local_tag.clone()), (id, Side::A));
         }

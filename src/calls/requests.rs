@@ -8,7 +8,7 @@ use rsip::prelude::UntypedHeader;
 use rsip::{Header, Method, Request};
 use sotto_sip::dialog::RequestVerdict;
 use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
-use sotto_sip::transaction::{call_id, to_tag};
+use sotto_sip::message::{call_id, to_tag};
 use std::time::Instant;
 
 impl CallControl {
@@ -37,7 +37,7 @@ impl CallControl {
                 return self.reply(now, ep, tx, &request, 420, extra);
             }
         }
-        let in_dialog = to_tag(&request.headers).is_some();
+        let in_dialog = to_tag(&request).is_some();
         match request.method {
             Method::Options => self.reply(
                 now,
@@ -64,8 +64,8 @@ impl CallControl {
 
     /// The call and leg an in-dialog request belongs to.
     pub(super) fn find_dialog(&self, request: &Request) -> Option<(u64, Side)> {
-        let cid = call_id(&request.headers)?;
-        let tag = to_tag(&request.headers)?;
+        let cid = call_id(request)?;
+        let tag = to_tag(request)?;
         self.by_dialog
             .get(&(cid.to_string(), tag.to_string()))
             .copied()

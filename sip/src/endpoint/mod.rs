@@ -15,10 +15,10 @@
 //! matches nothing), and hands everything else to the transaction user as an
 //! [`Event`]. It never reads a clock and never touches a socket.
 
-use crate::message::{bad_request_response, parse_datagram};
+use crate::message::{bad_request_response, call_id, cseq, parse_datagram, to_tag, top_via_branch};
 use crate::transaction::{
-    self, call_id, cseq, to_tag, ClientInvite, ClientKey, ClientNonInvite, Outputs, ServerInvite,
-    ServerKey, ServerNonInvite, Timers, TopVia, Transport, TxOutput,
+    self, ClientInvite, ClientKey, ClientNonInvite, Outputs, ServerInvite, ServerKey,
+    ServerNonInvite, Timers, Transport, TxOutput,
 };
 use bytes::Bytes;
 use rsip::prelude::UntypedHeader;
@@ -89,6 +89,9 @@ pub struct EndpointConfig {
     pub via_host: String,
     /// Value of the Server/User-Agent header, if any.
     pub user_agent: Option<String>,
+    /// The methods we implement, for the Allow header of a stateless 501
+    /// (§8.2.1); the TU adds Allow to its own 405s.
+    pub allow: String,
 }
 
 enum ServerKind {
@@ -191,7 +194,15 @@ impl Endpoint {
         match parse_datagram(bytes) {
             Ok(msg) => self.handle_message(now, peer, msg),
             Err(err) => {
-                if let Some(resp) = bad_request_response(bytes, &err) {
+                let tag = self.random_token();
+                if let Some(mut resp) = bad_request_response(bytes, &err, &tag) {
+                    if resp.status_code.code() == 501 {
+                        resp.headers
+                            .push(Header::Allow(self.config.allow.clone().into()));
+                    }
+                    if let Some(ua) = &self.config.user_agent {
+                        resp.headers.push(Header::Server(ua.clone().into()));
+                    }
                     self.send(peer, transaction::encode(&resp));
                 }
             }
@@ -241,12 +252,7 @@ impl Endpoint {
             ServerKind::NonInvite(ServerNonInvite::new(reliable, self.config.timers))
         };
         let ack_key = (request.method == Method::Invite)
-            .then(|| {
-                Some((
-                    call_id(&request.headers)?.to_string(),
-                    cseq(&request.headers)?.0,
-                ))
-            })
+            .then(|| Some((call_id(&request)?.to_string(), cseq(&request)?.0)))
             .flatten();
         self.server_keys.insert(key.clone(), id);
         self.servers.insert(
@@ -282,7 +288,7 @@ impl Endpoint {
             }
         }
         // ACK for a 2xx: a transaction of its own, matched by dialog.
-        if let (Some(cid), Some((seq, _))) = (call_id(&request.headers), cseq(&request.headers)) {
+        if let (Some(cid), Some((seq, _))) = (call_id(&request), cseq(&request)) {
             if let Some(id) = self.awaiting_ack.remove(&(cid.to_string(), seq)) {
                 if let Some(ServerEntry {
                     kind: ServerKind::Invite(tx),
@@ -307,7 +313,7 @@ impl Endpoint {
                 )
             });
         let code = if invite.is_some() { 200 } else { 481 };
-        let tag = to_tag(&cancel.headers).map(str::to_string);
+        let tag = to_tag(&cancel).map(str::to_string);
         let response = make_response(
             &cancel,
             code,
@@ -382,10 +388,7 @@ impl Endpoint {
     fn start_client(&mut self, now: Instant, request: Request, peer: Peer) -> ClientTxId {
         let id = self.alloc_id();
         let key = ClientKey {
-            branch: TopVia::of_headers(&request.headers)
-                .and_then(|v| v.branch)
-                .unwrap_or_default()
-                .to_string(),
+            branch: top_via_branch(&request).unwrap_or_default().to_string(),
             method: transaction::MethodKey::of(&request.method),
         };
         let reliable = peer.transport.is_reliable();

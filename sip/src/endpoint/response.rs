@@ -15,7 +15,7 @@ pub fn make_response(request: &Request, code: u16, to_tag: Option<&str>) -> Resp
             }
             Header::To(to) => {
                 let value = to.value();
-                let has_tag = crate::transaction::tag_param(value).is_some();
+                let has_tag = crate::message::to_tag(request).is_some();
                 match to_tag {
                     Some(tag) if !has_tag && code > 100 => {
                         headers.push(Header::To(format!("{value};tag={tag}").into()))

@@ -30,6 +30,7 @@ impl Pair {
             timers: Timers::default(),
             via_host: host.to_string(),
             user_agent: None,
+            allow: "INVITE, ACK, CANCEL, BYE, OPTIONS".into(),
         };
         Pair {
             now: Instant::now(),

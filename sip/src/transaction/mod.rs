@@ -18,10 +18,7 @@ mod timer;
 
 pub use client_invite::{ClientInvite, ClientInviteState};
 pub use client_non_invite::{ClientNonInvite, ClientNonInviteState};
-pub use key::{
-    call_id, cseq, from_tag, tag_param, to_tag, ClientKey, MethodKey, ServerKey, TopVia,
-    BRANCH_COOKIE,
-};
+pub use key::{ClientKey, MethodKey, ServerKey, BRANCH_COOKIE};
 pub use server_invite::{ServerInvite, ServerInviteState, TRYING_DELAY};
 pub use server_non_invite::{ServerNonInvite, ServerNonInviteState};
 pub use timer::{Timer, TimerTable, Timers};
