@@ -32,7 +32,7 @@ mod response;
 #[cfg(test)]
 mod tests;
 
-pub use response::{make_response, reason_phrase};
+pub use response::make_response;
 
 /// Where a message came from or goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

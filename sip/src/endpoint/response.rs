@@ -34,12 +34,3 @@ pub fn make_response(request: &Request, code: u16, to_tag: Option<&str>) -> Resp
         body: Vec::new(),
     }
 }
-
-/// The reason phrase rsip knows for `code` ("Other" when it knows none).
-pub fn reason_phrase(code: u16) -> String {
-    let status: rsip::StatusCode = code.into();
-    let text = status.to_string();
-    text.split_once(' ')
-        .map(|(_, r)| r.to_string())
-        .unwrap_or(text)
-}

@@ -37,7 +37,9 @@ pub use fields::{call_id, cseq, from_tag, to_tag, top_via, top_via_branch, TopVi
 pub use framer::{StreamFramer, DEFAULT_MAX_MESSAGE_SIZE};
 pub use parse::parse_datagram;
 pub use reject::bad_request_response;
-pub use serialize::{reason_phrase, serialize_into};
+pub use serialize::{
+    reason_phrase, serialize_into, serialize_request_into, serialize_response_into,
+};
 pub use syntax::percent_decode;
 pub use uri::write_uri;
 

@@ -68,8 +68,33 @@ pub enum TxOutput {
 pub type Outputs = VecDeque<TxOutput>;
 
 /// Serialises a message once; retransmissions reuse the same bytes.
-pub fn encode(msg: &impl std::fmt::Display) -> Bytes {
-    Bytes::from(msg.to_string())
+pub fn encode(msg: impl Encode) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    msg.encode_into(&mut out);
+    Bytes::from(out)
+}
+
+/// What can be put on the wire.
+pub trait Encode {
+    fn encode_into(&self, out: &mut Vec<u8>);
+}
+
+impl Encode for &rsip::Request {
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        crate::message::serialize_request_into(self, out)
+    }
+}
+
+impl Encode for &rsip::Response {
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        crate::message::serialize_response_into(self, out)
+    }
+}
+
+impl Encode for &rsip::SipMessage {
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        crate::message::serialize_into(self, out)
+    }
 }
 
 #[cfg(test)]
