@@ -168,6 +168,37 @@ fn every_fixture_is_handled_without_panic() {
     }
 }
 
+#[test]
+fn mutated_fixtures_never_panic() {
+    // Deterministic xorshift mutations (flip, delete, duplicate a byte) as fuzz seeds.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for name in ALL {
+        let original = load(name);
+        for _ in 0..100 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % bytes.len() as u64) as usize;
+                match next() % 3 {
+                    0 => bytes[at] = next() as u8,
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, bytes[at]),
+                }
+            }
+            if let Err(e) = sotto_sip::message::parse_datagram(&bytes) {
+                let _ = bad_request_response(&bytes, &e, "t");
+            }
+        }
+    }
+}
+
 // §3.1.1 Valid messages: they parse, with their key fields right.
 
 #[test]

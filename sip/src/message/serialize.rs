@@ -16,8 +16,7 @@ use std::io::Write;
 pub fn serialize_into(msg: &SipMessage, out: &mut Vec<u8>) {
     let (headers, body) = match msg {
         SipMessage::Request(r) => {
-            out.extend_from_slice(r.method.to_string().as_bytes());
-            out.push(b' ');
+            let _ = write!(out, "{} ", r.method);
             write_uri(out, &r.uri);
             out.extend_from_slice(b" SIP/2.0\r\n");
             (&r.headers, &r.body)
