@@ -4,7 +4,7 @@
 //! parsing). The error also carries the decision RFC 3261 leaves to the receiver: a
 //! request whose Via, From, To, Call-ID and CSeq could be read is answered (400, or 505
 //! for an unknown SIP version, or 501 for an unknown method); a response, an ACK
-//! (RFC 3261 §17.1.1.3: never answered) or unreadable bytes are dropped silently.
+//! (never answered, RFC 3261 §17) or unreadable bytes are dropped silently.
 
 /// What was wrong with the bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,13 +17,14 @@ pub enum ParseErrorKind {
     /// `SIP-Version SP Status-Code SP Reason-Phrase CRLF` (RFC 3261 §7.1, §7.2).
     #[error("malformed start line")]
     StartLine,
-    /// A `SIP/M.N` version other than 2.0 (RFC 3261 §8.2.2.1 → 505).
+    /// A `SIP/M.N` version other than 2.0 (→ 505, RFC 3261 §21.5.6).
     #[error("SIP version {0} not supported")]
     VersionNotSupported(String),
     /// A status code outside 100–699 (RFC 3261 §7.2, §21).
     #[error("status code outside 100-699")]
     StatusCode,
-    /// A well-formed method token that is not one we implement (→ 501, RFC 3261 §8.2.1).
+    /// A well-formed method token that is not one we implement (→ 501, RFC 3261
+    /// §21.5.2; the caller adds `Allow`).
     /// Method names are case-sensitive: `invite` is such an unknown method.
     #[error("unknown method {0}")]
     UnknownMethod(String),

@@ -13,7 +13,7 @@
 //!   read the matching keys without allocating.
 //!
 //! What a parsed message guarantees: exactly one From, To, Call-ID, CSeq (number ≤
-//! 2^32−1, method equal to the request method), at most one Max-Forwards (0–255) and
+//! 2^32−1, method equal to the request method), at most one Max-Forwards (≤ 2^32−1) and
 //! Content-Length; at least one Via, each rsip `Via` header holding one value; each
 //! `Contact` header one value (or a lone `*`); LWS in Via, From, To, Contact, Route,
 //! Record-Route and CSeq rewritten to the plain form rsip's typed parsers read.

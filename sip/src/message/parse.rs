@@ -116,8 +116,8 @@ pub(crate) fn parse_message(bytes: &[u8]) -> Result<SipMessage, ParseErrorKind> 
     })
 }
 
-/// `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT`; only 2.0 is accepted, any other
-/// well-formed version is reported for a 505 (RFC 3261 §8.2.2.1... §21.5.6).
+/// `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT` (RFC 3261 §7.1); only 2.0 is
+/// accepted, any other well-formed version is reported for a 505 (§21.5.6).
 fn check_version(v: &[u8]) -> Result<(), ParseErrorKind> {
     if v.eq_ignore_ascii_case(b"SIP/2.0") {
         return Ok(());

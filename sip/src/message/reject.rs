@@ -1,4 +1,4 @@
-//! The stateless answer to a request that failed to parse (RFC 3261 §8.2.6, §16.3):
+//! The stateless answer to a request that failed to parse (RFC 3261 §8.2.6):
 //! 400, 505 or 501, built from a raw scan of the bytes since rsip may have refused them.
 
 use super::error::ParseError;

@@ -178,7 +178,7 @@ fn overlarge_scalars_are_refused() {
         "4294967295 INVITE"
     );
     assert_eq!(
-        kind(&with("Max-Forwards: 70", "Max-Forwards: 256")),
+        kind(&with("Max-Forwards: 70", "Max-Forwards: 4294967296")),
         ParseErrorKind::InvalidHeader("Max-Forwards")
     );
     assert_eq!(

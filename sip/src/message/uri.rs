@@ -208,7 +208,9 @@ pub fn write_uri(out: &mut Vec<u8>, uri: &Uri) {
         out.push(b'@');
     }
     match &uri.host_with_port.host {
-        Host::Domain(d) => out.extend_from_slice(d.to_string().as_bytes()),
+        Host::Domain(d) => {
+            let _ = write!(out, "{d}");
+        }
         Host::IpAddr(IpAddr::V6(ip)) => {
             let _ = write!(out, "[{ip}]");
         }

@@ -145,12 +145,11 @@ pub(crate) fn parse_u32(s: &str) -> Result<u32, ()> {
     s.parse::<u32>().map_err(|_| ())
 }
 
-/// `Max-Forwards = 1*DIGIT`, a hop count of 0–255 (RFC 3261 §20.22).
+/// `Max-Forwards = 1*DIGIT` (RFC 3261 §20.22). Values above its 0–255 range but within
+/// 2^32−1 are tolerated: a UAS does not use the count (RFC 4475 §3.1.2.4 says 300 may be
+/// treated as absent); beyond 2^32−1 it is an error like any overlarge scalar.
 pub(crate) fn check_max_forwards(v: &str) -> Result<(), ()> {
-    match parse_u32(v) {
-        Ok(n) if n <= 255 => Ok(()),
-        _ => Err(()),
-    }
+    parse_u32(v).map(|_| ())
 }
 
 /// `Content-Length = 1*DIGIT` (RFC 3261 §20.14). Negative or non-numeric values are an
@@ -234,7 +233,9 @@ mod tests {
         assert_eq!(parse_cseq("-1 INVITE"), Err(()));
         assert_eq!(parse_cseq("1"), Err(()));
         assert_eq!(check_max_forwards("0068"), Ok(()));
-        assert_eq!(check_max_forwards("300"), Err(()));
+        assert_eq!(check_max_forwards("300"), Ok(()));
+        assert_eq!(check_max_forwards("4294967296"), Err(()));
+        assert_eq!(check_max_forwards("seventy"), Err(()));
         assert_eq!(parse_content_length("-999"), Err(()));
         assert_eq!(parse_content_length("abc"), Err(()));
         assert_eq!(parse_content_length("0150"), Ok(150));
