@@ -58,7 +58,13 @@ fn peer(addr: &str) -> Peer {
 
 /// Moves datagrams both ways until both endpoints are quiet; returns the
 /// events each side produced.
-fn exchange(now: Instant, uac: &mut Endpoint, uas: &mut Endpoint, uas_events: &mut Vec<Event>, uac_events: &mut Vec<Event>) {
+fn exchange(
+    now: Instant,
+    uac: &mut Endpoint,
+    uas: &mut Endpoint,
+    uas_events: &mut Vec<Event>,
+    uac_events: &mut Vec<Event>,
+) {
     loop {
         let mut moved = false;
         while let Some(t) = uac.poll_transmit() {
@@ -100,16 +106,23 @@ fn full_call(c: &mut Criterion) {
             inv.headers.push(Header::CallId(cid.into()));
             let tx = uac.send_request(now, inv, peer("127.0.0.1:5060"));
             exchange(now, &mut uac, &mut uas, &mut uas_ev, &mut uac_ev);
-            let Some(Event::Request { tx: stx, request, .. }) = uas_ev.pop() else { panic!() };
+            let Some(Event::Request {
+                tx: stx, request, ..
+            }) = uas_ev.pop()
+            else {
+                panic!()
+            };
             let ok = make_response(&request, 200, Some("uas"));
             uas.respond(now, stx, ok);
             exchange(now, &mut uac, &mut uas, &mut uas_ev, &mut uac_ev);
             let mut ack = request.clone();
             ack.method = Method::Ack;
             ack.body.clear();
-            ack.headers.retain(|h| !matches!(h, Header::CSeq(_) | Header::To(_)));
+            ack.headers
+                .retain(|h| !matches!(h, Header::CSeq(_) | Header::To(_)));
             ack.headers.push(Header::CSeq("1 ACK".into()));
-            ack.headers.push(Header::To("<sip:echo@127.0.0.1:5060>;tag=uas".into()));
+            ack.headers
+                .push(Header::To("<sip:echo@127.0.0.1:5060>;tag=uas".into()));
             uac.ack_2xx(tx, ack.clone(), peer("127.0.0.1:5060"));
             let mut bye = ack;
             bye.method = Method::Bye;
@@ -117,7 +130,10 @@ fn full_call(c: &mut Criterion) {
             bye.headers.push(Header::CSeq("2 BYE".into()));
             uac.send_request(now, bye, peer("127.0.0.1:5060"));
             exchange(now, &mut uac, &mut uas, &mut uas_ev, &mut uac_ev);
-            if let Some(Event::Request { tx: btx, request, .. }) = uas_ev.pop() {
+            if let Some(Event::Request {
+                tx: btx, request, ..
+            }) = uas_ev.pop()
+            {
                 uas.respond(now, btx, make_response(&request, 200, None));
             }
             exchange(now, &mut uac, &mut uas, &mut uas_ev, &mut uac_ev);

@@ -14,12 +14,27 @@ use std::io::Write;
 /// Content-Length replaced by the body's real length (added if absent, RFC 3261 §20.14;
 /// it is mandatory on streams, §18.3), an empty line, then the body bytes unchanged.
 pub fn serialize_into(msg: &SipMessage, out: &mut Vec<u8>) {
-    let (headers, body) = match msg {
-        SipMessage::Request(r) => {
-            let _ = write!(out, "{} ", r.method);
-            write_uri(out, &r.uri);
-            out.extend_from_slice(b" SIP/2.0\r\n");
-            (&r.headers, &r.body)
+    match msg {
+        SipMessage::Request(r) => serialize_request_into(r, out),
+        SipMessage::Response(r) => serialize_response_into(r, out),
+    }
+}
+
+/// [`serialize_into`] for a request, without wrapping it in a `SipMessage`.
+pub fn serialize_request_into(r: &Request, out: &mut Vec<u8>) {
+    let _ = write!(out, "{} ", r.method);
+    write_uri(out, &r.uri);
+    out.extend_from_slice(b" SIP/2.0\r\n");
+    write_headers_and_body(&r.headers, &r.body, out);
+}
+
+/// [`serialize_into`] for a response, without wrapping it in a `SipMessage`.
+pub fn serialize_response_into(r: &Response, out: &mut Vec<u8>) {
+    let code = r.status_code.code();
+    let _ = write!(out, "SIP/2.0 {code} ");
+    match &r.status_code {
+        StatusCode::Other(_, reason) if reason != "Other" => {
+            out.extend_from_slice(reason.as_bytes())
         }
         _ => out.extend_from_slice(reason_phrase(code).as_bytes()),
     }
