@@ -33,7 +33,7 @@ trap stop_peers EXIT
 peer() {
     local name=$1
     shift
-    sipp -i 127.0.0.1 -nostdin -timeout 30 \
+    timeout 60 sipp -i 127.0.0.1 -nostdin -timeout 30 \
         -error_file "$logs/$name.errors" -trace_err "$@" >"$logs/$name.out" 2>&1 &
     pids+=($!)
 }
@@ -104,26 +104,21 @@ peer options_uas -sf selftest/uas_options.xml -p "$peer_port" -m 1
 client pass options -sf options.xml -p "$client_port" -m 1 "$sotto"
 
 # The agent's phone: registers to the stand-in registrar, takes one call (from a second
-# SIPp playing sotto's B2BUA leg, sent straight to the agent's port), unregisters.
-peer agent_caller_registrar -sf selftest/registrar.xml -p "$peer_port" -m 1
-peer agent -sf uas_agent.xml -oocsf uas_answer.xml -s agent1 -ap agent1 -p "$agent_port" \
-    -mi 127.0.0.1 -mp 31100 -rtp_echo -m 1 "$sotto"
-client pass agent_answers_call -sf uac_echo.xml -s agent1 -p "$client_port" -mi 127.0.0.1 -m 1 \
-    127.0.0.1:"$agent_port"
-# ... the agent process itself must have finished successfully (registered, answered,
-# unregistered). Run it as the client this time, with the caller in the background.
-peer agent_registrar -sf selftest/registrar.xml -p "$peer_port" -m 1
-( sleep 1; sipp -sf uac_echo.xml -s agent1 -i 127.0.0.1 -p "$client_port" -mi 127.0.0.1 -m 1 \
-    -nostdin -timeout 20 127.0.0.1:"$agent_port" >"$logs/agent_caller.out" 2>&1 ) &
-pids+=($!)
-client pass uas_agent_with_answer -sf uas_agent.xml -oocsf uas_answer.xml -s agent1 -ap agent1 \
-    -p "$agent_port" -mi 127.0.0.1 -mp 31100 -rtp_echo -m 1 "$sotto"
-peer agent_registrar -sf selftest/registrar.xml -p "$peer_port" -m 1
-( sleep 1; sipp -sf uac_cancel.xml -s agent1 -i 127.0.0.1 -p "$client_port" -m 1 \
-    -nostdin -timeout 20 127.0.0.1:"$agent_port" >"$logs/agent_canceller.out" 2>&1 ) &
-pids+=($!)
-client pass uas_agent_with_ring_noanswer -sf uas_agent.xml -oocsf uas_ring_noanswer.xml \
-    -s agent1 -ap agent1 -p "$agent_port" -m 1 "$sotto"
+# SIPp playing sotto's B2BUA leg, sent straight to the agent's port), unregisters. The
+# caller starts once the agent has written its ready file.
+for ooc in uas_answer uas_ring_noanswer; do
+    if [ "$ooc" = uas_answer ]; then caller=uac_echo.xml; else caller=uac_cancel.xml; fi
+    ready="$logs/agent_ready_$ooc"
+    peer registrar_for_$ooc -sf selftest/registrar.xml -p "$peer_port" -m 1
+    (
+        for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
+        sipp -sf "$caller" -s agent1 -i 127.0.0.1 -p "$client_port" -mi 127.0.0.1 -m 1 \
+            -nostdin -timeout 20 127.0.0.1:"$agent_port" >"$logs/caller_$ooc.out" 2>&1
+    ) &
+    pids+=($!)
+    client pass "uas_agent_with_$ooc" -sf uas_agent.xml -oocsf "$ooc.xml" -s agent1 -ap agent1 \
+        -set ready_file "$ready" -p "$agent_port" -mi 127.0.0.1 -mp 31100 -rtp_echo -m 1 "$sotto"
+done
 # With no call at all the agent must not report success.
 peer agent_registrar -sf selftest/registrar.xml -p "$peer_port" -m 1
 client fail uas_agent_without_call -sf uas_agent.xml -oocsf uas_answer.xml -s agent1 -ap agent1 \
