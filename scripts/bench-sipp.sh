@@ -50,9 +50,10 @@ PIDS+=("$!")
 for _ in $(seq 50); do curl -sf http://127.0.0.1:8288/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 
 read -r s_rate s_ok s_fail s_retr < <(run_uac 5280 5291 uac_load.xml "$CALLS" "$RATE")
-read -r u_rate u_ok u_fail u_retr < <(run_uac 5299 5292 uac_load.xml "$CALLS" 20000)
+UAS_RATE=${UAS_RATE:-13000}
+read -r u_rate u_ok u_fail u_retr < <(run_uac 5299 5292 uac_load.xml "$((UAS_RATE * SECS))" "$UAS_RATE")
 echo "sotto serve (echo):  offered ${RATE}/s  achieved ${s_rate}/s  successful ${s_ok}  failed ${s_fail}  retransmissions ${s_retr}"
-echo "SIPp built-in UAS:   unthrottled        achieved ${u_rate}/s  successful ${u_ok}  failed ${u_fail}  retransmissions ${u_retr}"
+echo "SIPp built-in UAS:   offered ${UAS_RATE}/s achieved ${u_rate}/s  successful ${u_ok}  failed ${u_fail}  retransmissions ${u_retr}"
 python3 -c "print('ratio sotto/SIPp-UAS: %.2f' % (float('$s_rate') / float('$u_rate')))"
 
 if [ "${HOLD:-0}" = 1 ]; then
