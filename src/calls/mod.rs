@@ -75,6 +75,7 @@ pub struct CallControl {
     /// Dialogs by (Call-ID, our tag).
     by_dialog: HashMap<(String, String), (u64, Side)>,
     draining: Option<Instant>,
+    drain_check: Instant,
     finished: bool,
     rng: u64,
     next_purge: Instant,
@@ -117,6 +118,7 @@ impl CallControl {
             by_client_tx: HashMap::new(),
             by_dialog: HashMap::new(),
             draining: None,
+            drain_check: next_purge,
             finished: false,
             rng: seed | 1,
             next_purge,
@@ -181,22 +183,25 @@ impl crate::sip_driver::TransactionUser for CallControl {
         }
     }
 
-    fn handle_timeout(&mut self, now: Instant, _ep: &mut Endpoint) {
+    fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
         if now >= self.next_purge {
             self.registrar.purge(now);
             self.publish_registrations(now);
             self.next_purge = now + Duration::from_secs(30);
         }
         if let Some(deadline) = self.draining {
-            if self.calls.is_empty() || now >= deadline {
+            // Done when every call is gone and our BYEs were answered.
+            if (self.calls.is_empty() && !ep.has_pending_requests()) || now >= deadline {
                 self.finished = true;
             }
+            self.drain_check = now + Duration::from_millis(50);
         }
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        // While draining, look again soon: the BYEs' answers end the wait.
         Some(match self.draining {
-            Some(d) => d.min(self.next_purge),
+            Some(d) => d.min(self.next_purge).min(self.drain_check),
             None => self.next_purge,
         })
     }

@@ -174,6 +174,22 @@ impl Endpoint {
         (self.clients.len(), self.servers.len())
     }
 
+    /// Whether any request we sent still awaits its final response (used to
+    /// let BYEs complete before a shutdown).
+    pub fn has_pending_requests(&self) -> bool {
+        self.clients.values().any(|e| match &e.kind {
+            ClientKind::Invite(t) => matches!(
+                t.state(),
+                transaction::ClientInviteState::Calling | transaction::ClientInviteState::Proceeding
+            ),
+            ClientKind::NonInvite(t) => matches!(
+                t.state(),
+                transaction::ClientNonInviteState::Trying
+                    | transaction::ClientNonInviteState::Proceeding
+            ),
+        })
+    }
+
     /// A random token (xorshift64*), for branches, tags and Call-IDs.
     pub fn random_token(&mut self) -> String {
         let mut x = self.rng;
