@@ -237,7 +237,7 @@ pub fn spawn_echo(leg: BoundLeg, seed: u32) -> std::io::Result<MediaTask> {
     Ok(MediaTask::spawn(counters, move |mut stop| {
         tokio::spawn(async move {
             let mut echo = Echo::new(leg_state(&io.remote_rx.borrow_and_update(), seed));
-            let mut buf = BytesMut::with_capacity(RTP_BUF * 16);
+            let mut buf = BytesMut::with_capacity(RTP_BUF * 2);
             let mut out = [0u8; RTP_BUF];
             loop {
                 buf.reserve(RTP_BUF);
@@ -276,8 +276,8 @@ pub fn spawn_relay(a: BoundLeg, b: BoundLeg, seed: u32) -> std::io::Result<Media
             let leg_a = leg_state(&a.remote_rx.borrow_and_update(), seed);
             let leg_b = leg_state(&b.remote_rx.borrow_and_update(), seed.rotate_left(16));
             let mut relay = Relay::new(leg_a, leg_b);
-            let mut buf_a = BytesMut::with_capacity(RTP_BUF * 16);
-            let mut buf_b = BytesMut::with_capacity(RTP_BUF * 16);
+            let mut buf_a = BytesMut::with_capacity(RTP_BUF * 2);
+            let mut buf_b = BytesMut::with_capacity(RTP_BUF * 2);
             let mut out = [0u8; RTP_BUF];
             loop {
                 buf_a.reserve(RTP_BUF);

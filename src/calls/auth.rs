@@ -3,13 +3,13 @@
 use super::CallControl;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
-use sotto_sip::auth::{Account, Credentials, Secret};
+use sotto_sip::auth::{Account, Credentials, Secret, VerifyError};
 use std::time::Instant;
 
 impl CallControl {
     /// The authenticated user name, or what to answer: `Err(challenges)` for a
-    /// 401 (no or stale credentials, unknown user — the client may retry),
-    /// `Err(vec![])` for a 403 (credentials present and wrong).
+    /// 401 (no, stale or foreign credentials: the client may try again),
+    /// `Err(vec![])` for a 403 (a known user with the wrong password).
     pub(super) fn authenticate(
         &mut self,
         now: Instant,
@@ -24,7 +24,8 @@ impl CallControl {
             return Err(self.challenge(now_secs, false));
         };
         let Some(password) = self.cfg.users.get(&creds.username).cloned() else {
-            return Err(Vec::new());
+            tracing::info!(user = %creds.username, "REGISTER for an unknown user");
+            return Err(self.challenge(now_secs, false));
         };
         let account = Account {
             username: &creds.username,
@@ -42,9 +43,13 @@ impl CallControl {
         {
             Ok(()) => Ok(creds.username.clone()),
             Err(e) if e.is_stale() => Err(self.challenge(now_secs, true)),
-            Err(e) => {
-                tracing::info!(user = %creds.username, "REGISTER refused: {e}");
+            Err(VerifyError::WrongResponse) => {
+                tracing::info!(user = %creds.username, "REGISTER refused: wrong password");
                 Err(Vec::new())
+            }
+            Err(e) => {
+                tracing::info!(user = %creds.username, "REGISTER credentials not usable: {e}");
+                Err(self.challenge(now_secs, false))
             }
         }
     }

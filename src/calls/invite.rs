@@ -25,19 +25,21 @@ impl CallControl {
             let extra = vec![Header::RetryAfter("5".into())];
             return self.reply(now, ep, tx, &request, 503, extra);
         }
-        let user = request
-            .uri
-            .auth
-            .as_ref()
-            .map(|a| a.user.clone())
-            .unwrap_or_default();
-        let route = if self.cfg.echo_user.as_deref() == Some(user.as_str()) {
-            Route::Echo
-        } else if self.cfg.users.contains_key(&user) {
-            Route::Agent(user)
-        } else {
-            return self.reply(now, ep, tx, &request, 404, vec![]);
-        };
+        // §8.2.3: we answer with SDP only.
+        if let Some(accept) = request.headers.iter().find_map(|h| match h {
+            Header::Accept(a) => Some(a.value().to_ascii_lowercase()),
+            _ => None,
+        }) {
+            let ok = accept.trim().is_empty()
+                || accept.split(',').any(|t| {
+                    let t = t.split(';').next().unwrap_or("").trim();
+                    t == "application/sdp" || t == "application/*" || t == "*/*"
+                });
+            if !ok {
+                let extra = vec![Header::Warning("399 sotto \"only application/sdp is offered\"".into())];
+                return self.reply(now, ep, tx, &request, 406, extra);
+            }
+        }
         let offer = if request.body.is_empty() {
             None
         } else {
@@ -59,6 +61,20 @@ impl CallControl {
                     return self.reply(now, ep, tx, &request, 400, extra);
                 }
             }
+        };
+        // §8.2.2.1: routing comes after the request itself is acceptable.
+        let user = request
+            .uri
+            .auth
+            .as_ref()
+            .map(|a| a.user.clone())
+            .unwrap_or_default();
+        let route = if self.cfg.echo_user.as_deref() == Some(user.as_str()) {
+            Route::Echo
+        } else if self.cfg.users.contains_key(&user) {
+            Route::Agent(user)
+        } else {
+            return self.reply(now, ep, tx, &request, 404, vec![]);
         };
         match route {
             Route::Echo => self.start_echo(now, tx, request, peer, offer, ep),

@@ -127,6 +127,10 @@ impl ServerInvite {
             ServerInviteState::Accepted => {
                 self.acked = true;
                 self.table.stop(Timer::Retransmit2xx);
+                // Nothing will be sent again: free the copies (at thousands of
+                // calls a second, these add up over Timer L's 32 s).
+                self.last_response = None;
+                self.trying = Bytes::new();
             }
             _ => {}
         }
