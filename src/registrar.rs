@@ -53,7 +53,7 @@ impl Registrar {
             .get(user)
             .map(|b| b.iter().filter(|b| b.expires_at > now).collect())
             .unwrap_or_default();
-        v.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+        v.sort_by_key(|b| std::cmp::Reverse(b.expires_at));
         v
     }
 

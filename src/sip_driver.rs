@@ -32,7 +32,7 @@ pub trait TransactionUser {
 
 /// Inputs from tasks other than the driver's own UDP socket.
 pub enum Input<C> {
-    TcpMessage(SocketAddr, rsip::SipMessage),
+    TcpMessage(SocketAddr, Box<rsip::SipMessage>),
     TcpOpened(SocketAddr, mpsc::UnboundedSender<Bytes>),
     TcpClosed(SocketAddr),
     Command(C),
@@ -175,7 +175,7 @@ impl<T: TransactionUser> SipDriver<T> {
                     addr,
                     transport: Transport::Tcp,
                 };
-                self.endpoint.handle_message(now, peer, msg);
+                self.endpoint.handle_message(now, peer, *msg);
             }
             Input::TcpOpened(addr, writer) => {
                 self.tcp_writers.insert(addr, writer);
@@ -263,7 +263,7 @@ fn spawn_tcp_connection<C: Send + 'static>(
             loop {
                 match framer.next_message() {
                     Ok(Some(msg)) => {
-                        if tx.send(Input::TcpMessage(addr, msg)).is_err() {
+                        if tx.send(Input::TcpMessage(addr, Box::new(msg))).is_err() {
                             break 'conn;
                         }
                     }
