@@ -94,6 +94,8 @@ impl CallControl {
             codec: None,
         };
         self.by_client_tx.insert(btx, id);
+        self.ring_deadlines
+            .push(std::cmp::Reverse((now + super::RING_TIMEOUT, id)));
         self.insert_call(now, call);
     }
 

@@ -36,7 +36,9 @@ impl CallControl {
                     t == "application/sdp" || t == "application/*" || t == "*/*"
                 });
             if !ok {
-                let extra = vec![Header::Warning("399 sotto \"only application/sdp is offered\"".into())];
+                let extra = vec![Header::Warning(
+                    "399 sotto \"only application/sdp is offered\"".into(),
+                )];
                 return self.reply(now, ep, tx, &request, 406, extra);
             }
         }

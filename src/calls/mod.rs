@@ -76,6 +76,8 @@ pub struct CallControl {
     by_dialog: HashMap<(String, String), (u64, Side)>,
     draining: Option<Instant>,
     drain_check: Instant,
+    /// When ringing B legs give up, earliest first (stale entries skipped).
+    ring_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
     finished: bool,
     rng: u64,
     next_purge: Instant,
@@ -88,6 +90,10 @@ pub struct CallControl {
 
 /// How long shutdown waits for BYEs to be answered.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long a callee may ring before the caller gets 480 (a softphone that
+/// neither answers nor refuses must not hold the caller forever).
+pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl CallControl {
     pub fn new(
@@ -119,6 +125,7 @@ impl CallControl {
             by_dialog: HashMap::new(),
             draining: None,
             drain_check: next_purge,
+            ring_deadlines: Default::default(),
             finished: false,
             rng: seed | 1,
             next_purge,
@@ -184,6 +191,20 @@ impl crate::sip_driver::TransactionUser for CallControl {
     }
 
     fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
+        while let Some(std::cmp::Reverse((at, id))) = self.ring_deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.ring_deadlines.pop();
+            let ringing = self
+                .calls
+                .get(&id)
+                .is_some_and(|c| !c.a.answered && c.b.as_ref().is_some_and(|b| !b.answered));
+            if ringing {
+                tracing::info!(call = id, "no answer within {RING_TIMEOUT:?}");
+                self.hang_up(now, id, "no answer", ep);
+            }
+        }
         if now >= self.next_purge {
             self.registrar.purge(now);
             self.publish_registrations(now);
@@ -200,10 +221,12 @@ impl crate::sip_driver::TransactionUser for CallControl {
 
     fn poll_timeout(&self) -> Option<Instant> {
         // While draining, look again soon: the BYEs' answers end the wait.
-        Some(match self.draining {
+        let next = match self.draining {
             Some(d) => d.min(self.next_purge).min(self.drain_check),
             None => self.next_purge,
-        })
+        };
+        let ring = self.ring_deadlines.peek().map(|r| r.0 .0);
+        Some(ring.map_or(next, |r| r.min(next)))
     }
 
     fn is_finished(&self) -> bool {

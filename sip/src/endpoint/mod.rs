@@ -180,7 +180,8 @@ impl Endpoint {
         self.clients.values().any(|e| match &e.kind {
             ClientKind::Invite(t) => matches!(
                 t.state(),
-                transaction::ClientInviteState::Calling | transaction::ClientInviteState::Proceeding
+                transaction::ClientInviteState::Calling
+                    | transaction::ClientInviteState::Proceeding
             ),
             ClientKind::NonInvite(t) => matches!(
                 t.state(),
