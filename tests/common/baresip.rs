@@ -1,6 +1,7 @@
 //! baresip as an agent's softphone, with no sound card: it sends a WAV file (`aufile`
 //! source), plays into a dangling `aubridge` device, auto-answers, and its `sndfile`
 //! filter writes what it received (`dump-*-dec.wav`) and what it sent (`*-enc.wav`).
+//! The configuration is `fixtures/baresip/{config,accounts}.in` with the `@NAMES@` filled.
 //!
 //! Checked with baresip 1.0.0 (Debian 12): there `answermode` is an account parameter,
 //! auto-answer lives in the `menu` module, `aufile` is a source only, and `sip_listen`
@@ -29,6 +30,11 @@ fn module_dir() -> PathBuf {
         .map(PathBuf::from)
         .find(|d| d.join("aufile.so").is_file())
         .unwrap_or_else(|| panic!("no baresip module directory with aufile.so in {MODULE_DIRS:?}"))
+}
+
+fn template(name: &str) -> String {
+    let path = super::fixtures().join("baresip").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// Who the softphone registers as, and where.
@@ -61,40 +67,17 @@ impl Baresip {
         let (sip_port, _) = ports::free_range(2);
         let (rtp_lo, rtp_hi) = ports::free_range(20);
         let sip: SocketAddr = ([127, 0, 0, 1], sip_port).into();
-        let config = format!(
-            "poll_method\t\tepoll\n\
-             sip_listen\t\t{sip}\n\
-             call_local_timeout\t60\n\
-             call_max_calls\t\t4\n\
-             audio_player\t\taubridge,nowhere\n\
-             audio_source\t\taufile,{source}\n\
-             audio_alert\t\taubridge,nowhere\n\
-             audio_level\t\tno\n\
-             ausrc_format\t\ts16\n\
-             auplay_format\t\ts16\n\
-             rtp_ports\t\t{rtp_lo}-{rtp_hi}\n\
-             rtcp_mux\t\tno\n\
-             jitter_buffer_delay\t5-10\n\
-             module_path\t\t{modules}\n\
-             module\t\t\tg711.so\n\
-             module\t\t\taufile.so\n\
-             module\t\t\taubridge.so\n\
-             module\t\t\tsndfile.so\n\
-             module_tmp\t\taccount.so\n\
-             module_app\t\tmenu.so\n\
-             snd_path\t\t{dump}\n",
-            source = source.display(),
-            modules = module_dir().display(),
-            dump = dump.display(),
-        );
+        let config = template("config.in")
+            .replace("@SIP_LISTEN@", &sip.to_string())
+            .replace("@RTP_PORTS@", &format!("{rtp_lo}-{rtp_hi}"))
+            .replace("@SOURCE_WAV@", &source.to_string_lossy())
+            .replace("@MODULE_PATH@", &module_dir().to_string_lossy())
+            .replace("@DUMP_DIR@", &dump.to_string_lossy());
         std::fs::write(dir.path().join("config"), config).expect("write config");
-        let accounts = format!(
-            "<sip:{user}@{registrar};transport=udp>;auth_user={user};auth_pass={password};\
-             answermode=auto;audio_codecs=pcmu;regint=300;ptime=20\n",
-            user = account.user,
-            password = account.password,
-            registrar = account.registrar,
-        );
+        let accounts = template("accounts.in")
+            .replace("@USER@", &account.user)
+            .replace("@PASSWORD@", &account.password)
+            .replace("@REGISTRAR@", &account.registrar.to_string());
         std::fs::write(dir.path().join("accounts"), accounts).expect("write accounts");
         std::fs::write(dir.path().join("contacts"), "").expect("write contacts");
 
