@@ -5,16 +5,51 @@
 #
 #   bash scripts/sipp-selftest.sh            # prints one line per case, exits 1 on a mismatch
 #
-# Ports: 127.0.0.1, SIP from $SELFTEST_PORT (default 25060) up, media from 31000 up.
+# Ports: 127.0.0.1; three SIP ports and a media block found free at start (the machine
+# may be shared), or SIP from $SELFTEST_PORT if set.
 set -euo pipefail
 
 command -v sipp >/dev/null || { echo "sipp not installed (Debian: sip-tester)" >&2; exit 2; }
 
 cd "$(dirname "$0")/../fixtures/sipp"
-base=${SELFTEST_PORT:-25060}
+
+# Ports bound on this machine (UDP or TCP, v4 or v6), from /proc: no ss/netstat needed.
+ports_in_use() {
+    cat /proc/net/udp /proc/net/tcp /proc/net/udp6 /proc/net/tcp6 2>/dev/null | awk '
+        function hex(h,   i, n) {
+            n = 0
+            for (i = 1; i <= length(h); i++) n = n * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1
+            return n
+        }
+        $2 ~ /:/ { n = split($2, a, ":"); print hex(toupper(a[n])) }' | sort -un
+}
+# free_block LO HI N: the first port P of N consecutive free ports, P in [LO, HI), P even.
+free_block() {
+    local lo=$1 hi=$2 n=$3 used p i ok
+    used=" $(ports_in_use | tr '\n' ' ') "
+    for _ in $(seq 200); do
+        p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo - n)))
+        p=$((p - p % 2))
+        ok=1
+        for i in $(seq 0 $((n - 1))); do
+            case "$used" in *" $((p + i)) "*) ok=0 && break ;; esac
+        done
+        if [ "$ok" = 1 ]; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "no $n free ports in $lo..$hi" >&2
+    exit 2
+}
+base=${SELFTEST_PORT:-$(free_block 40000 60000 4)}
 peer_port=$base          # the stand-in "sotto"
 agent_port=$((base + 1)) # an agent's phone
 client_port=$((base + 2))
+media=$(free_block 20000 32000 48)
+echo_media=$media                # the echo stand-in's -rtp_echo port
+agent_media=$((media + 16))      # the agent's -rtp_echo port
+client_media=$((media + 32))     # rtp_stream ports of the callers
 logs=$(mktemp -d "${TMPDIR:-/tmp}/sipp-selftest.XXXXXX")
 pids=()
 failures=0
@@ -38,7 +73,9 @@ peer() {
     pids+=($!)
 }
 
-# client WANT NAME ARGS...: run a client scenario; WANT is "pass" or "fail".
+# client WANT NAME ARGS...: run a client scenario. WANT is "pass" (exit 0: all calls
+# succeeded), "fail" (exit 1: a call failed) or "timeout" (exit 255 after -timeout).
+# Any other exit (254: could not bind, a scenario error...) is never what we want.
 client() {
     local want=$1 name=$2 rc=0 got
     shift 2
@@ -46,7 +83,12 @@ client() {
     timeout 60 sipp -i 127.0.0.1 -nostdin -timeout 20 -timeout_error \
         -error_file "$logs/$name.errors" -trace_err \
         -screen_file "$logs/$name.screen" -trace_screen "$@" >"$logs/$name.out" 2>&1 || rc=$?
-    if [ "$rc" -eq 0 ]; then got=pass; else got=fail; fi
+    case "$rc" in
+    0) got=pass ;;
+    1) got=fail ;;
+    255) if grep -q "timed out" "$logs/$name.errors" 2>/dev/null; then got=timeout; else got="exit $rc"; fi ;;
+    *) got="exit $rc" ;;
+    esac
     if [ "$got" = "$want" ]; then
         printf 'ok    %-34s (%s as expected, exit %d)\n' "$name" "$got" "$rc"
     else
@@ -59,8 +101,8 @@ client() {
 sotto=127.0.0.1:$peer_port
 
 # A call to the echo service with RTP: SIPp's UAS echoes the RTP sent by rtp_stream.
-peer echo_uas -sn uas -p "$peer_port" -mi 127.0.0.1 -mp 31000 -rtp_echo -m 3
-client pass uac_echo -sf uac_echo.xml -s echo -p "$client_port" -mi 127.0.0.1 -m 3 -l 3 "$sotto"
+peer echo_uas -sn uas -p "$peer_port" -mi 127.0.0.1 -mp "$echo_media" -rtp_echo -m 3
+client pass uac_echo -sf uac_echo.xml -s echo -p "$client_port" -mi 127.0.0.1 -mp "$client_media" -m 3 -l 3 "$sotto"
 
 # The load variant: 50 zero-length calls.
 peer load_uas -sn uas -p "$peer_port" -m 50
@@ -112,16 +154,16 @@ for ooc in uas_answer uas_ring_noanswer; do
     peer registrar_for_$ooc -sf selftest/registrar.xml -p "$peer_port" -m 1
     (
         for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
-        sipp -sf "$caller" -s agent1 -i 127.0.0.1 -p "$client_port" -mi 127.0.0.1 -m 1 \
+        sipp -sf "$caller" -s agent1 -i 127.0.0.1 -p "$client_port" -mi 127.0.0.1 -mp "$client_media" -m 1 \
             -nostdin -timeout 20 127.0.0.1:"$agent_port" >"$logs/caller_$ooc.out" 2>&1
     ) &
     pids+=($!)
     client pass "uas_agent_with_$ooc" -sf uas_agent.xml -oocsf "$ooc.xml" -s agent1 -ap agent1 \
-        -set ready_file "$ready" -p "$agent_port" -mi 127.0.0.1 -mp 31100 -rtp_echo -m 1 "$sotto"
+        -set ready_file "$ready" -p "$agent_port" -mi 127.0.0.1 -mp "$agent_media" -rtp_echo -m 1 "$sotto"
 done
 # With no call at all the agent must not report success.
 peer agent_registrar -sf selftest/registrar.xml -p "$peer_port" -m 1
-client fail uas_agent_without_call -sf uas_agent.xml -oocsf uas_answer.xml -s agent1 -ap agent1 \
+client timeout uas_agent_without_call -sf uas_agent.xml -oocsf uas_answer.xml -s agent1 -ap agent1 \
     -p "$agent_port" -m 1 -timeout 5 "$sotto"
 
 if [ "$failures" -ne 0 ]; then

@@ -1,0 +1,180 @@
+//! baresip as an agent's softphone, with no sound card: it sends a WAV file (`aufile`
+//! source), plays into a dangling `aubridge` device, auto-answers, and its `sndfile`
+//! filter writes what it received (`dump-*-dec.wav`) and what it sent (`*-enc.wav`).
+//! The configuration is `fixtures/baresip/{config,accounts}.in` with the `@NAMES@` filled.
+//!
+//! Checked with baresip 1.0.0 (Debian 12): there `answermode` is an account parameter,
+//! auto-answer lives in the `menu` module, `aufile` is a source only, and `sip_listen`
+//! also takes the next port for TLS.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::ports;
+
+const MODULE_DIRS: &[&str] = &[
+    "/usr/lib/baresip/modules",
+    "/usr/lib64/baresip/modules",
+    "/usr/local/lib/baresip/modules",
+    "/usr/lib/x86_64-linux-gnu/baresip/modules",
+    "/usr/lib/aarch64-linux-gnu/baresip/modules",
+];
+
+fn module_dir() -> PathBuf {
+    MODULE_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .find(|d| d.join("aufile.so").is_file())
+        .unwrap_or_else(|| panic!("no baresip module directory with aufile.so in {MODULE_DIRS:?}"))
+}
+
+fn template(name: &str) -> String {
+    let path = super::fixtures().join("baresip").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Who the softphone registers as, and where.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: String,
+    pub password: String,
+    pub registrar: SocketAddr,
+}
+
+/// A running baresip; killed by PID and reaped on drop.
+pub struct Baresip {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    dir: tempfile::TempDir,
+    pub sip: SocketAddr,
+}
+
+impl Baresip {
+    /// Starts baresip registering `account`, auto-answering, sending `source` (a WAV of
+    /// 8 kHz mono 16-bit, as PCMU needs; baresip hangs up when the file ends).
+    pub fn start(account: &Account, source: &Path) -> Baresip {
+        let dir = tempfile::Builder::new()
+            .prefix("baresip-")
+            .tempdir()
+            .expect("temp dir");
+        let dump = dir.path().join("dump");
+        std::fs::create_dir_all(&dump).expect("dump dir");
+        // sip_listen P binds UDP+TCP P and TLS P+1.
+        let (sip_port, _) = ports::free_range(2);
+        let (rtp_lo, rtp_hi) = ports::free_range(20);
+        let sip: SocketAddr = ([127, 0, 0, 1], sip_port).into();
+        let config = template("config.in")
+            .replace("@SIP_LISTEN@", &sip.to_string())
+            .replace("@RTP_PORTS@", &format!("{rtp_lo}-{rtp_hi}"))
+            .replace("@SOURCE_WAV@", &source.to_string_lossy())
+            .replace("@MODULE_PATH@", &module_dir().to_string_lossy())
+            .replace("@DUMP_DIR@", &dump.to_string_lossy());
+        std::fs::write(dir.path().join("config"), config).expect("write config");
+        let accounts = template("accounts.in")
+            .replace("@USER@", &account.user)
+            .replace("@PASSWORD@", &account.password)
+            .replace("@REGISTRAR@", &account.registrar.to_string());
+        std::fs::write(dir.path().join("accounts"), accounts).expect("write accounts");
+        std::fs::write(dir.path().join("contacts"), "").expect("write contacts");
+
+        let mut child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir.path())
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn baresip");
+        let output = Arc::new(Mutex::new(String::new()));
+        collect(child.stdout.take().expect("stdout"), Arc::clone(&output));
+        collect(child.stderr.take().expect("stderr"), Arc::clone(&output));
+        Baresip {
+            child,
+            output,
+            dir,
+            sip,
+        }
+    }
+
+    /// Everything baresip has printed so far.
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits until a line of output satisfies `matches`.
+    pub fn wait_for_line(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> bool {
+        super::poll_until(limit, || self.output().lines().any(&matches).then_some(())).is_some()
+    }
+
+    /// Waits for baresip's "{0/UDP/v4} 200 OK ... [1 binding]" after its REGISTER.
+    pub fn wait_registered(&self, limit: Duration) -> bool {
+        self.wait_for_line(limit, |l| l.contains("200 OK") && l.contains("binding"))
+    }
+
+    /// Waits for "Call ... terminated", after which the dump files are complete.
+    pub fn wait_call_ended(&self, limit: Duration) -> bool {
+        self.wait_for_line(limit, |l| l.contains("terminated"))
+    }
+
+    /// The WAV of what baresip received and decoded in its first call, if any.
+    pub fn received_wav(&self) -> Option<PathBuf> {
+        self.dump_ending("-dec.wav")
+    }
+
+    /// The WAV of what baresip sent in its first call, if any.
+    pub fn sent_wav(&self) -> Option<PathBuf> {
+        self.dump_ending("-enc.wav")
+    }
+
+    fn dump_ending(&self, suffix: &str) -> Option<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.path().join("dump"))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(suffix))
+            .collect();
+        files.sort();
+        files.into_iter().next()
+    }
+
+    /// A scratch directory that lives as long as this process.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            // Status lines are redrawn with \r; keep them on one line of the log.
+            let text = String::from_utf8_lossy(&line).replace('\r', " ");
+            into.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(&text);
+            line.clear();
+        }
+    });
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- baresip output (sip {}) ----\n{}",
+                self.sip,
+                super::tail(&self.output(), 20_000)
+            );
+        }
+    }
+}
