@@ -79,6 +79,21 @@ impl CallControl {
         peer: Peer,
         ep: &mut Endpoint,
     ) {
+        // §10.2: the To header names the address-of-record, a SIP or SIPS URI.
+        let to = request.headers.iter().find_map(|h| match h {
+            Header::To(t) => rsip::typed::To::try_from(t.clone()).ok(),
+            _ => None,
+        });
+        let to_is_sip = to.as_ref().is_some_and(|t| {
+            matches!(
+                t.uri.scheme,
+                Some(rsip::Scheme::Sip) | Some(rsip::Scheme::Sips)
+            )
+        });
+        if !to_is_sip {
+            let extra = vec![Header::Warning("399 sotto \"To must be a SIP URI\"".into())];
+            return self.reply(now, ep, tx, request, 400, extra);
+        }
         let user = match self.authenticate(now, request) {
             Ok(user) => user,
             Err(challenges) if challenges.is_empty() => {
@@ -87,11 +102,7 @@ impl CallControl {
             Err(challenges) => return self.reply(now, ep, tx, request, 401, challenges),
         };
         // §10.3 step 4-5: the AOR (To) must be the authenticated user's.
-        let to_user = request.headers.iter().find_map(|h| match h {
-            Header::To(t) => rsip::typed::To::try_from(t.clone()).ok(),
-            _ => None,
-        });
-        let aor_user = to_user
+        let aor_user = to
             .and_then(|t| t.uri.auth.map(|a| a.user))
             .unwrap_or_default();
         if aor_user != user {
