@@ -64,6 +64,10 @@ pub struct SipConfig {
     pub max_expires: u32,
     #[serde(default = "defaults::sip_default_expires")]
     pub default_expires: u32,
+    /// Digest algorithms the registrar challenges with, most preferred first
+    /// (RFC 8760): "MD5", "SHA-256".
+    #[serde(default = "defaults::sip_auth_algorithms")]
+    pub auth_algorithms: Vec<String>,
 }
 
 impl SipConfig {
@@ -250,6 +254,14 @@ impl Config {
                 s.max_expires
             );
         }
+        if s.auth_algorithms.is_empty() {
+            bail!("invalid sip.auth_algorithms: list at least one of \"MD5\", \"SHA-256\"");
+        }
+        for a in &s.auth_algorithms {
+            if !matches!(a.to_ascii_uppercase().as_str(), "MD5" | "SHA-256") {
+                bail!("invalid sip.auth_algorithms entry {a:?}: use \"MD5\" or \"SHA-256\"");
+            }
+        }
         if s.realm.as_deref() == Some("") {
             bail!("invalid sip.realm: must not be empty");
         }
@@ -312,6 +324,7 @@ mod defaults {
         sip_min_expires: u32 = Some("sip"), "min_expires";
         sip_max_expires: u32 = Some("sip"), "max_expires";
         sip_default_expires: u32 = Some("sip"), "default_expires";
+        sip_auth_algorithms: Vec<String> = Some("sip"), "auth_algorithms";
         http_listen: SocketAddr = Some("http"), "listen";
         media_rtp_ports: PortRange = Some("media"), "rtp_ports";
         media_workers: usize = Some("media"), "workers";

@@ -104,6 +104,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 default: config.sip.default_expires,
             },
             nonce_secret: rand::random::<[u8; 32]>().to_vec(),
+            auth_algorithms: config
+                .sip
+                .auth_algorithms
+                .iter()
+                .filter_map(|a| sotto_sip::auth::Algorithm::parse(a).ok())
+                .collect(),
             epoch_unix_ms,
             epoch_instant,
         },

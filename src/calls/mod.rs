@@ -48,6 +48,8 @@ pub struct CallControlConfig {
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
+    /// Challenge algorithms, most preferred first.
+    pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
     /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
     /// and call records, without reading a clock in the TU).
     pub epoch_unix_ms: u64,
@@ -107,10 +109,7 @@ impl CallControl {
         let next_purge = cfg.epoch_instant + Duration::from_secs(30);
         let digest =
             sotto_sip::auth::DigestServer::new(cfg.realm.clone(), cfg.nonce_secret.clone())
-                .with_algorithms(&[
-                    sotto_sip::auth::Algorithm::Md5,
-                    sotto_sip::auth::Algorithm::Sha256,
-                ]);
+                .with_algorithms(&cfg.auth_algorithms);
         let run_id = format!("{}", cfg.epoch_unix_ms);
         CallControl {
             cfg,
