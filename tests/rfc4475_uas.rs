@@ -46,7 +46,7 @@ const EXPECTED: &[(&str, &[u16])] = &[
     ("mismatch02.sip", &[501]),
     ("bigcode.sip", &[]),
     ("badbranch.sip", &[400]),
-    ("insuf.sip", &[]), // no From/Call-ID to echo: a 400 cannot be built
+    ("insuf.sip", &[400]), // no From/To/Call-ID to echo; Via and CSeq suffice
     ("unkscm.sip", &[416]),
     ("novelsc.sip", &[416]),
     ("unksm2.sip", &[400]),

@@ -504,9 +504,19 @@ fn badbranch_bare_magic_cookie_gets_400() {
 // §3.3 Application layer: what the edge needs to decide.
 
 #[test]
-fn insuf_without_from_to_call_id_is_dropped() {
-    // Ideally 400, but such a 400 cannot echo From/To/Call-ID; INDEX.md allows dropping.
-    rejected("insuf", ParseErrorKind::MissingHeader("From"), None);
+fn insuf_without_from_to_call_id_gets_a_400() {
+    // The 400 cannot echo From/To/Call-ID, but Via and CSeq route and match it;
+    // INDEX.md: "ideally 400".
+    let bytes = load("insuf");
+    let err = sotto_sip::message::parse_datagram(&bytes).expect_err("insuf");
+    assert_eq!(err.kind(), &ParseErrorKind::MissingHeader("From"));
+    assert_eq!(err.response_status(), Some(400));
+    let answer = bad_request_response(&bytes, &err, "uas-tag").expect("a 400 is built");
+    assert_eq!(answer.status_code.code(), 400);
+    assert!(call_id(&answer).is_none() && to_tag(&answer).is_none());
+    let mut wire = Vec::new();
+    serialize_into(&answer.into(), &mut wire);
+    assert!(wire.starts_with(b"SIP/2.0 400 Bad Request\r\nVia: "));
 }
 
 #[test]

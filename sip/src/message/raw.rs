@@ -164,11 +164,10 @@ pub(crate) fn echo(bytes: &[u8]) -> Option<Echo<'_>> {
                 .flatten(),
         )
         .all(|v| !v.is_empty() && std::str::from_utf8(v).is_ok());
-    let complete = !echo.vias.is_empty()
-        && echo.from.is_some()
-        && echo.to.is_some()
-        && echo.call_id.is_some()
-        && echo.cseq.is_some();
+    // Via routes the answer back and Via + CSeq let the client match it to its
+    // transaction (§17.1.3); From, To and Call-ID are echoed when present (a 400
+    // without them still tells the sender it was heard, RFC 4475 §3.3.1).
+    let complete = !echo.vias.is_empty() && echo.cseq.is_some();
     (complete && all_utf8).then_some(echo)
 }
 

@@ -13,8 +13,11 @@ use rsip::{Header, Response, StatusCode, Version};
 /// `Content-Length: 0`. The caller adds what only it knows: `Allow` on a 501
 /// (RFC 3261 §8.2.1), `Server`, a `Warning`.
 ///
+/// From, To and Call-ID are echoed when the request had them (RFC 4475 insuf has
+/// none and still gets its 400).
+///
 /// `None` when no response may or can be built: a response, an ACK, a keep-alive, or a
-/// request missing one of those headers (RFC 4475 insuf: then the message is dropped).
+/// request without a Via to route the answer or a CSeq to match it.
 pub fn bad_request_response(bytes: &[u8], err: &ParseError, to_tag: &str) -> Option<Response> {
     let status = err.response_status()?;
     let echo = raw::echo(bytes)?;
@@ -22,15 +25,21 @@ pub fn bad_request_response(bytes: &[u8], err: &ParseError, to_tag: &str) -> Opt
     let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
     let mut headers = Vec::with_capacity(echo.vias.len() + 5);
     headers.extend(echo.vias.iter().map(|v| Header::Via(Via::new(text(v)))));
-    headers.push(Header::From(From::new(text(echo.from.as_deref()?))));
-    let mut to = text(echo.to.as_deref()?);
-    let has_tag = split_addr_params(&to).is_some_and(|(_, p)| find_param(p, "tag").is_some());
-    if !has_tag {
-        to.push_str(";tag=");
-        to.push_str(to_tag);
+    if let Some(from) = echo.from.as_deref() {
+        headers.push(Header::From(From::new(text(from))));
     }
-    headers.push(Header::To(To::new(to)));
-    headers.push(Header::CallId(CallId::new(text(echo.call_id.as_deref()?))));
+    if let Some(to) = echo.to.as_deref() {
+        let mut to = text(to);
+        let has_tag = split_addr_params(&to).is_some_and(|(_, p)| find_param(p, "tag").is_some());
+        if !has_tag {
+            to.push_str(";tag=");
+            to.push_str(to_tag);
+        }
+        headers.push(Header::To(To::new(to)));
+    }
+    if let Some(call_id) = echo.call_id.as_deref() {
+        headers.push(Header::CallId(CallId::new(text(call_id))));
+    }
     headers.push(Header::CSeq(CSeq::new(text(echo.cseq.as_deref()?))));
     headers.push(Header::ContentLength(ContentLength::new("0")));
     Some(Response {
@@ -98,7 +107,7 @@ Content-Length: 10\r\n\r\nshort";
     }
 
     #[test]
-    fn responses_acks_and_headless_requests_get_nothing() {
+    fn responses_acks_and_requests_without_via_or_cseq_get_nothing() {
         let ack = b"ACK sip:u@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nFrom: <sip:a@x>;tag=1\r\n\
 To: <sip:u@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
         let err = parse_datagram(ack).unwrap_err();
@@ -109,7 +118,18 @@ To: <sip:u@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
 From: <sip:a@x>;tag=1\r\nTo: <sip:u@x>\r\nCSeq: 1 OPTIONS\r\n\r\n";
         let err = parse_datagram(no_call_id).unwrap_err();
         assert_eq!(err.kind(), &ParseErrorKind::MissingHeader("Call-ID"));
-        assert!(bad_request_response(no_call_id, &err, "t").is_none());
+        let r = bad_request_response(no_call_id, &err, "t").expect("Via and CSeq suffice");
+        assert_eq!(r.status_code.code(), 400);
+
+        let no_cseq = b"OPTIONS sip:u@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\n\
+From: <sip:a@x>;tag=1\r\nTo: <sip:u@x>\r\nCall-ID: c\r\n\r\n";
+        let err = parse_datagram(no_cseq).unwrap_err();
+        assert!(bad_request_response(no_cseq, &err, "t").is_none());
+
+        let no_via = b"OPTIONS sip:u@x SIP/2.0\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@x>\r\n\
+Call-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
+        let err = parse_datagram(no_via).unwrap_err();
+        assert!(bad_request_response(no_via, &err, "t").is_none());
 
         let response =
             b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nCSeq: 1 INVITE\r\n\r\n";
