@@ -205,10 +205,6 @@ struct Caller {
     started: bool,
 }
 
-fn placeholder_via() -> rsip::headers::Via {
-    rsip::headers::Via::new("SIP/2.0/UDP 0.0.0.0;branch=z9hG4bKplaceholder")
-}
-
 impl Caller {
     fn build_invite(&mut self, ep: &mut Endpoint, cseq: u32, auth: Option<Header>) -> Request {
         let local = LocalMedia::new(self.local.ip(), self.rtp_port);
@@ -317,7 +313,11 @@ impl Caller {
             Err(e) => return self.finish(Err(format!("2xx forms no dialog: {e}"))),
         };
         let cseq = sotto_sip::message::cseq(invite).map_or(1, |c| c.0);
-        ep.ack_2xx(tx, dialog.create_ack(cseq, placeholder_via()), self.dest);
+        ep.ack_2xx(
+            tx,
+            dialog.create_ack(cseq, sotto_sip::endpoint::unsent_via()),
+            self.dest,
+        );
         self.dialog = Some(dialog);
         eprintln!("sotto call: answered ({})", response.status_code);
         let negotiated = SessionDescription::parse(&response.body)
@@ -358,7 +358,7 @@ impl Caller {
         }
         match self.dialog.as_mut() {
             Some(d) => {
-                if let Ok(bye) = d.create_request(Method::Bye, placeholder_via()) {
+                if let Ok(bye) = d.create_request(Method::Bye, sotto_sip::endpoint::unsent_via()) {
                     ep.send_request(now, bye, self.dest);
                     // Wait for the BYE's response (or its timeout).
                     self.hangup_at = Some(now + Duration::from_secs(32));

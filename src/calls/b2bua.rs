@@ -4,10 +4,9 @@
 use super::call::{BLeg, Call, Route, Side};
 use super::CallControl;
 use crate::media_rt::{self, LegRemote};
-use rsip::prelude::UntypedHeader;
 use rsip::{Header, Method, Request, Response};
 use sotto_sip::dialog::Dialog;
-use sotto_sip::endpoint::{ClientTxId, Endpoint, Peer, ServerTxId};
+use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, Peer, ServerTxId};
 use sotto_sip::sdp::{self, LocalMedia, LocalSession, Negotiated, SessionDescription};
 use std::time::Instant;
 use tokio::sync::watch;
@@ -27,11 +26,6 @@ pub fn apply_negotiated(remote: &watch::Sender<LegRemote>, neg: &Negotiated) {
         r.telephone_event = neg.telephone_event.map(|p| p.0);
         r.send = neg.direction.sends();
     });
-}
-
-/// A placeholder Via: the endpoint writes the real one (with its branch).
-fn placeholder_via() -> rsip::headers::Via {
-    rsip::headers::Via::new("SIP/2.0/UDP 0.0.0.0;branch=z9hG4bKplaceholder")
 }
 
 impl CallControl {
@@ -211,7 +205,7 @@ impl CallControl {
                 return self.on_b_failed(now, id, 502, ep);
             }
         };
-        let ack = dialog.create_ack(1, placeholder_via());
+        let ack = dialog.create_ack(1, unsent_via());
         ep.ack_2xx(tx, ack, b.peer);
         if let Some(cid) = sotto_sip::message::call_id(&b.invite) {
             let key = (cid.to_string(), dialog.local_tag().as_str().to_string());
@@ -370,7 +364,7 @@ impl CallControl {
                     .a
                     .dialog
                     .as_mut()
-                    .and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok())
+                    .and_then(|d| d.create_request(Method::Bye, unsent_via()).ok())
                 {
                     ep.send_request(now, bye, peer);
                 }
@@ -382,7 +376,7 @@ impl CallControl {
                 } else if let Some(bye) = b
                     .dialog
                     .as_mut()
-                    .and_then(|d| d.create_request(Method::Bye, placeholder_via()).ok())
+                    .and_then(|d| d.create_request(Method::Bye, unsent_via()).ok())
                 {
                     ep.send_request(now, bye, b.peer);
                 }

@@ -34,6 +34,13 @@ mod tests;
 
 pub use response::make_response;
 
+/// A Via to hand to request builders (the dialog layer takes one): the
+/// endpoint replaces every Via of a request it sends with its own, carrying
+/// a fresh branch (§8.1.1.7), so this one never reaches the wire.
+pub fn unsent_via() -> rsip::headers::Via {
+    rsip::headers::Via::new("SIP/2.0/UDP invalid;branch=z9hG4bKunsent")
+}
+
 /// Where a message came from or goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Peer {
