@@ -34,11 +34,18 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod denoise;
+pub mod dtmf;
 pub mod error;
 pub mod forward;
 pub mod g711;
 pub mod ids;
+pub mod jitter;
 pub mod leg;
+pub mod mixer;
+pub mod plc;
+pub mod resample;
+pub mod rtcp;
 pub mod rtp_packet;
 pub mod rtp_receiver;
 pub mod rtp_sender;

@@ -1,0 +1,1 @@
+//! denoise (being written).

@@ -1,0 +1,1 @@
+//! plc (being written).
