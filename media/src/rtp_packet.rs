@@ -13,6 +13,7 @@ use webrtc_util::marshal::Marshal;
 
 use crate::error::{Error, PeerMisbehaved};
 use crate::ids::{PayloadType, RtpTimestamp, SeqNo, Ssrc};
+use std::ops::Range;
 
 /// Fixed header length (RFC 3550 §5.1).
 pub const FIXED_HEADER_LEN: usize = 12;
@@ -41,75 +42,103 @@ pub fn is_rtcp(datagram: &[u8]) -> bool {
     datagram.len() >= 2 && (192..=223).contains(&datagram[1])
 }
 
+/// The fixed-header fields of a received packet, without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpHeader {
+    /// M bit.
+    pub marker: bool,
+    /// PT field.
+    pub payload_type: PayloadType,
+    /// Sequence number as on the wire.
+    pub sequence: SeqNo,
+    /// Sampling instant of the first octet of the payload.
+    pub timestamp: RtpTimestamp,
+    /// Synchronisation source.
+    pub ssrc: Ssrc,
+}
+
+/// Parses a datagram in place: the header, and where the payload lies (without
+/// CSRCs, extension and padding). Never panics and never allocates; the media
+/// workers parse from their fixed ring slots with it.
+pub fn parse_header(datagram: &[u8]) -> Result<(RtpHeader, Range<usize>), PeerMisbehaved> {
+    let len = datagram.len();
+    let truncated = PeerMisbehaved::Truncated { len };
+    if len < FIXED_HEADER_LEN {
+        return Err(truncated);
+    }
+    let b0 = datagram[0];
+    let version = b0 >> 6;
+    if version != 2 {
+        return Err(PeerMisbehaved::BadVersion(version));
+    }
+    if is_rtcp(datagram) {
+        return Err(PeerMisbehaved::Rtcp(datagram[1]));
+    }
+    let has_padding = b0 & 0x20 != 0;
+    let has_extension = b0 & 0x10 != 0;
+    let csrc_count = usize::from(b0 & 0x0F);
+    let b1 = datagram[1];
+
+    let mut header_len = FIXED_HEADER_LEN + 4 * csrc_count;
+    if has_extension {
+        // RFC 3550 §5.3.1: 16-bit profile, 16-bit length in 32-bit words.
+        if len < header_len + 4 {
+            return Err(truncated);
+        }
+        let words = u16::from_be_bytes([datagram[header_len + 2], datagram[header_len + 3]]);
+        header_len += 4 + 4 * usize::from(words);
+    }
+    if len < header_len {
+        return Err(truncated);
+    }
+    let padding = if has_padding {
+        let count = datagram[len - 1];
+        let available = len - header_len;
+        if count == 0 || usize::from(count) > available {
+            return Err(PeerMisbehaved::BadPadding { count, available });
+        }
+        usize::from(count)
+    } else {
+        0
+    };
+    let word = |i: usize| [datagram[i], datagram[i + 1], datagram[i + 2], datagram[i + 3]];
+    let header = RtpHeader {
+        marker: b1 & 0x80 != 0,
+        payload_type: PayloadType::from_wire(b1),
+        sequence: SeqNo(u16::from_be_bytes([datagram[2], datagram[3]])),
+        timestamp: RtpTimestamp(u32::from_be_bytes(word(4))),
+        ssrc: Ssrc(u32::from_be_bytes(word(8))),
+    };
+    Ok((header, header_len..len - padding))
+}
+
 impl RtpPacket {
     /// Parses a datagram. Never panics and never allocates.
     pub fn parse(mut datagram: Bytes) -> Result<RtpPacket, PeerMisbehaved> {
-        let len = datagram.len();
-        let truncated = PeerMisbehaved::Truncated { len };
-        if len < FIXED_HEADER_LEN {
-            return Err(truncated);
-        }
-        let b0 = datagram[0];
-        let version = b0 >> 6;
-        if version != 2 {
-            return Err(PeerMisbehaved::BadVersion(version));
-        }
-        if is_rtcp(&datagram) {
-            return Err(PeerMisbehaved::Rtcp(datagram[1]));
-        }
-        let has_padding = b0 & 0x20 != 0;
-        let has_extension = b0 & 0x10 != 0;
-        let csrc_count = usize::from(b0 & 0x0F);
-        let b1 = datagram[1];
+        let (h, payload) = parse_header(&datagram)?;
+        // In place (advance/truncate): `slice` would promote a Vec-backed
+        // `Bytes` to a shared one, which allocates.
+        datagram.truncate(payload.end);
+        datagram.advance(payload.start);
+        Ok(RtpPacket {
+            marker: h.marker,
+            payload_type: h.payload_type,
+            sequence: h.sequence,
+            timestamp: h.timestamp,
+            ssrc: h.ssrc,
+            payload: datagram,
+        })
+    }
 
-        let mut header_len = FIXED_HEADER_LEN + 4 * csrc_count;
-        if has_extension {
-            // RFC 3550 §5.3.1: 16-bit profile, 16-bit length in 32-bit words.
-            if len < header_len + 4 {
-                return Err(truncated);
-            }
-            let words = u16::from_be_bytes([datagram[header_len + 2], datagram[header_len + 3]]);
-            header_len += 4 + 4 * usize::from(words);
+    /// The fixed-header fields.
+    pub fn header(&self) -> RtpHeader {
+        RtpHeader {
+            marker: self.marker,
+            payload_type: self.payload_type,
+            sequence: self.sequence,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
         }
-        if len < header_len {
-            return Err(truncated);
-        }
-        let padding = if has_padding {
-            let count = datagram[len - 1];
-            let available = len - header_len;
-            if count == 0 || usize::from(count) > available {
-                return Err(PeerMisbehaved::BadPadding { count, available });
-            }
-            usize::from(count)
-        } else {
-            0
-        };
-
-        let packet = RtpPacket {
-            marker: b1 & 0x80 != 0,
-            payload_type: PayloadType::from_wire(b1),
-            sequence: SeqNo(u16::from_be_bytes([datagram[2], datagram[3]])),
-            timestamp: RtpTimestamp(u32::from_be_bytes([
-                datagram[4],
-                datagram[5],
-                datagram[6],
-                datagram[7],
-            ])),
-            ssrc: Ssrc(u32::from_be_bytes([
-                datagram[8],
-                datagram[9],
-                datagram[10],
-                datagram[11],
-            ])),
-            payload: {
-                datagram.advance(header_len);
-                if padding > 0 {
-                    datagram.truncate(datagram.len() - padding);
-                }
-                datagram
-            },
-        };
-        Ok(packet)
     }
 }
 

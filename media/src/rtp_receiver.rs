@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::codec::Codec;
 use crate::error::PeerMisbehaved;
-use crate::ids::{ExtSeqNo, PayloadType, Ssrc};
-use crate::rtp_packet::RtpPacket;
+use crate::ids::{ExtSeqNo, PayloadType, RtpTimestamp, Ssrc};
+use crate::rtp_packet::{RtpHeader, RtpPacket};
 use crate::sequence::{Arrival, SequenceTracker};
 
 /// What the receiver needs from the session's SDP.
@@ -56,6 +56,19 @@ pub struct ReceivedRtp {
     pub ext_seq: ExtSeqNo,
     /// The SSRC differs from the previous packet's: a new stream began (a transfer or
     /// re-INVITE upstream); sequence and timing start over.
+    pub ssrc_changed: bool,
+}
+
+/// What [`RtpReceiver::on_header`] makes of a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reception {
+    /// What the payload type says it carries.
+    pub kind: PayloadKind,
+    /// Where it falls in the source's sequence.
+    pub arrival: Arrival,
+    /// Its extended sequence number.
+    pub ext_seq: ExtSeqNo,
+    /// A new SSRC: a new stream began.
     pub ssrc_changed: bool,
 }
 
@@ -142,8 +155,7 @@ impl RtpReceiver {
         }
     }
 
-    /// Parses and accounts for one datagram that arrived at `now`. A malformed one is
-    /// counted and returned as the peer's error.
+    /// Takes one datagram from the peer.
     pub fn on_datagram(
         &mut self,
         now: Instant,
@@ -156,15 +168,33 @@ impl RtpReceiver {
                 return Err(e);
             }
         };
-        let kind = self.classify(packet.payload_type);
+        let r = self.on_header(now, &packet.header(), packet.payload.len());
+        Ok(ReceivedRtp {
+            packet,
+            kind: r.kind,
+            arrival: r.arrival,
+            ext_seq: r.ext_seq,
+            ssrc_changed: r.ssrc_changed,
+        })
+    }
+
+    /// Counts a malformed datagram the caller could not parse.
+    pub fn on_malformed(&mut self) {
+        self.stats.malformed += 1;
+    }
+
+    /// Takes one parsed packet (header and payload length): the allocation-free
+    /// path of the media workers, which parse from fixed ring slots.
+    pub fn on_header(&mut self, now: Instant, header: &RtpHeader, payload_len: usize) -> Reception {
+        let kind = self.classify(header.payload_type);
         self.stats.packets += 1;
-        self.stats.bytes += packet.payload.len() as u64;
+        self.stats.bytes += payload_len as u64;
         self.stats.last_packet_at = Some(now);
-        self.stats.last_ssrc = Some(packet.ssrc);
+        self.stats.last_ssrc = Some(header.ssrc);
 
         let (arrival, ext_seq, ssrc_changed) = match &mut self.source {
-            Some(source) if source.ssrc == packet.ssrc => {
-                let (arrival, ext) = source.sequence.update(packet.sequence);
+            Some(source) if source.ssrc == header.ssrc => {
+                let (arrival, ext) = source.sequence.update(header.sequence);
                 (arrival, ext, false)
             }
             existing => {
@@ -172,10 +202,10 @@ impl RtpReceiver {
                 if changed {
                     self.stats.ssrc_changes += 1;
                 }
-                let sequence = SequenceTracker::new(packet.sequence);
+                let sequence = SequenceTracker::new(header.sequence);
                 let ext = sequence.max();
                 *existing = Some(Source {
-                    ssrc: packet.ssrc,
+                    ssrc: header.ssrc,
                     sequence,
                     transit: None,
                     jitter_q4: 0,
@@ -199,20 +229,18 @@ impl RtpReceiver {
         let timed = matches!(kind, PayloadKind::Audio(_))
             && !matches!(arrival, Arrival::Duplicate | Arrival::Jump);
         if timed {
-            self.update_jitter(now, &packet, arrival);
+            self.update_jitter(now, header.timestamp, arrival);
         }
-
-        Ok(ReceivedRtp {
-            packet,
+        Reception {
             kind,
             arrival,
             ext_seq,
             ssrc_changed,
-        })
+        }
     }
 
     /// RFC 3550 A.8: J += (|D| - J) / 16 over relative transit times.
-    fn update_jitter(&mut self, now: Instant, packet: &RtpPacket, arrival: Arrival) {
+    fn update_jitter(&mut self, now: Instant, timestamp: RtpTimestamp, arrival: Arrival) {
         let epoch = *self.epoch.get_or_insert(now);
         let Some(source) = self.source.as_mut() else {
             return;
@@ -220,7 +248,7 @@ impl RtpReceiver {
         let elapsed = now.saturating_duration_since(epoch);
         let arrival_units =
             (elapsed.as_nanos() * u128::from(self.config.clock_rate) / 1_000_000_000) as u32;
-        let transit = arrival_units.wrapping_sub(packet.timestamp.0);
+        let transit = arrival_units.wrapping_sub(timestamp.0);
         if arrival == Arrival::Restarted {
             source.transit = None;
         }
