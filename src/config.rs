@@ -115,6 +115,10 @@ pub struct RoutesConfig {
     pub echo: bool,
     #[serde(default = "defaults::routes_echo_user")]
     pub echo_user: String,
+    /// Where noise is removed: "inbound" (the caller's audio toward the agent),
+    /// "outbound", "both" or "off". Only configuration changes it.
+    #[serde(default = "defaults::routes_denoise")]
+    pub denoise: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +258,15 @@ impl Config {
                 s.max_expires
             );
         }
+        if !matches!(
+            self.routes.denoise.as_str(),
+            "off" | "inbound" | "outbound" | "both"
+        ) {
+            bail!(
+                "invalid routes.denoise {:?}: use \"inbound\", \"outbound\", \"both\" or \"off\"",
+                self.routes.denoise
+            );
+        }
         if s.auth_algorithms.is_empty() {
             bail!("invalid sip.auth_algorithms: list at least one of \"MD5\", \"SHA-256\"");
         }
@@ -330,6 +343,7 @@ mod defaults {
         media_workers: usize = Some("media"), "workers";
         routes_echo: bool = Some("routes"), "echo";
         routes_echo_user: String = Some("routes"), "echo_user";
+        routes_denoise: String = Some("routes"), "denoise";
     }
 }
 

@@ -1,11 +1,11 @@
 //! `sotto serve`: wires configuration, store, SIP, media and HTTP together,
 //! and drains on SIGTERM/Ctrl-C.
 
-use crate::calls::{CallControl, CallControlConfig, Command};
+use crate::calls::{CallControl, CallControlConfig, Command, DenoiseMode};
 use crate::config::Config;
 use crate::http::{HttpState, RegistrationView};
 use crate::live::LiveCalls;
-use crate::media_rt::PortAllocator;
+use crate::media_rt::{MediaEngine, PortAllocator};
 use crate::registrar::ExpiryPolicy;
 use crate::sip_driver::SipDriver;
 use crate::store::StoreHandle;
@@ -86,6 +86,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.media.rtp_ports.lo,
         config.media.rtp_ports.hi,
     );
+    let media = Arc::new(
+        MediaEngine::start(config.media.worker_count()).context("starting media workers")?,
+    );
     let cc = CallControl::new(
         CallControlConfig {
             local: advertised,
@@ -104,6 +107,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 default: config.sip.default_expires,
             },
             nonce_secret: rand::random::<[u8; 32]>().to_vec(),
+            denoise: match config.routes.denoise.as_str() {
+                "off" => DenoiseMode::Off,
+                "outbound" => DenoiseMode::Outbound,
+                "both" => DenoiseMode::Both,
+                _ => DenoiseMode::Inbound,
+            },
             auth_algorithms: config
                 .sip
                 .auth_algorithms
@@ -114,6 +123,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             epoch_instant,
         },
         ports,
+        media.clone(),
         live.clone(),
         Some(store.clone()),
         registrations.clone(),

@@ -43,6 +43,7 @@ pub mod ids;
 pub mod jitter;
 pub mod leg;
 pub mod mixer;
+pub mod pipeline;
 pub mod plc;
 pub mod resample;
 pub mod rtcp;
@@ -61,7 +62,9 @@ pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use rtp_packet::{is_rtcp, parse_header, RtpHeader, RtpPacket};
-pub use rtp_receiver::{PayloadKind, ReceiveStats, ReceivedRtp, ReceiverConfig, Reception, RtpReceiver};
+pub use rtp_receiver::{
+    PayloadKind, ReceiveStats, ReceivedRtp, ReceiverConfig, Reception, RtpReceiver,
+};
 pub use rtp_sender::{RtpSender, SendStats};
 pub use sequence::Arrival;
 pub use wav::{WavError, WavReader, WavSpec, WavWriter};

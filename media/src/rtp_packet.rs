@@ -101,7 +101,14 @@ pub fn parse_header(datagram: &[u8]) -> Result<(RtpHeader, Range<usize>), PeerMi
     } else {
         0
     };
-    let word = |i: usize| [datagram[i], datagram[i + 1], datagram[i + 2], datagram[i + 3]];
+    let word = |i: usize| {
+        [
+            datagram[i],
+            datagram[i + 1],
+            datagram[i + 2],
+            datagram[i + 3],
+        ]
+    };
     let header = RtpHeader {
         marker: b1 & 0x80 != 0,
         payload_type: PayloadType::from_wire(b1),

@@ -3,7 +3,8 @@
 
 use super::call::{BLeg, Call, Route, Side};
 use super::CallControl;
-use crate::media_rt::{self, LegRemote};
+use super::DenoiseMode;
+use crate::media_rt::LegRemote;
 use rsip::{Header, Method, Request, Response};
 use sotto_sip::dialog::Dialog;
 use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, Peer, ServerTxId};
@@ -248,7 +249,13 @@ impl CallControl {
                 b_leg.remote().borrow().codec.encoding_name()
             ));
             let seed = self.random() as u32;
-            call.media = media_rt::spawn_relay(a_leg, b_leg, seed).ok();
+            let mode = self.cfg.denoise;
+            let denoise_a = matches!(mode, DenoiseMode::Inbound | DenoiseMode::Both);
+            let denoise_b = matches!(mode, DenoiseMode::Outbound | DenoiseMode::Both);
+            call.media = self
+                .media
+                .bridge(a_leg, b_leg, denoise_a, denoise_b, seed)
+                .ok();
         }
         self.calls.insert(id, call);
         if let Some(call) = self.calls.get(&id) {

@@ -3,7 +3,8 @@
 
 use super::call::{ALeg, Call, Route, Side};
 use super::CallControl;
-use crate::media_rt::{self, BoundLeg};
+use super::DenoiseMode;
+use crate::media_rt::BoundLeg;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
 use sotto_sip::dialog::{Dialog, RequestVerdict, Tag};
@@ -152,7 +153,9 @@ impl CallControl {
             return;
         };
         let codec = codec_name(&leg);
-        let Some(media) = media_rt::spawn_echo(leg, self.random() as u32).ok() else {
+        let denoise = self.cfg.denoise != DenoiseMode::Off;
+        let seed = self.random() as u32;
+        let Some(media) = self.media.echo(leg, denoise, seed).ok() else {
             return self.reply(now, ep, tx, &request, 500, vec![]);
         };
         let id = self.next_call;

@@ -34,6 +34,17 @@ use std::time::{Duration, Instant};
 /// Methods we implement, for Allow headers (§20.5).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
 
+/// Where noise is removed (SPEC §2): `Inbound` cleans the caller's audio
+/// toward the agent (the default), `Outbound` the agent's toward the caller.
+/// The echo route denoises unless `Off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenoiseMode {
+    Off,
+    Inbound,
+    Outbound,
+    Both,
+}
+
 /// Settings call control needs, taken from the configuration.
 #[derive(Debug, Clone)]
 pub struct CallControlConfig {
@@ -48,6 +59,7 @@ pub struct CallControlConfig {
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
+    pub denoise: DenoiseMode,
     /// Challenge algorithms, most preferred first.
     pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
     /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
@@ -66,6 +78,7 @@ pub struct CallControl {
     cfg: CallControlConfig,
     registrar: Registrar,
     ports: PortAllocator,
+    media: Arc<crate::media_rt::MediaEngine>,
     live: LiveCalls,
     store: Option<StoreHandle>,
     next_call: u64,
@@ -101,6 +114,7 @@ impl CallControl {
     pub fn new(
         cfg: CallControlConfig,
         ports: PortAllocator,
+        media: Arc<crate::media_rt::MediaEngine>,
         live: LiveCalls,
         store: Option<StoreHandle>,
         registrations: Arc<Mutex<Vec<RegistrationView>>>,
@@ -115,6 +129,7 @@ impl CallControl {
             cfg,
             registrar: Registrar::default(),
             ports,
+            media,
             live,
             store,
             next_call: 1,

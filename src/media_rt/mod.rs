@@ -1,0 +1,138 @@
+//! The media runtime: RTP sockets, media worker threads, and the rings
+//! between them.
+//!
+//! ```text
+//!  tokio task per leg            SPSC ring (fixed slots)        worker thread
+//!  socket.recv_from ──────────▶ [Slot][Slot][Slot]… ─────────▶ pipeline.receive
+//!                                                               every 20 ms: playout
+//!  peer ◀──────────────────────── socket.send_to (non-blocking) ◀─ pipeline.send
+//! ```
+//! A worker owns its calls' pipelines outright: no lock, no allocation and no
+//! blocking per packet or frame. What cannot be done at once is dropped and
+//! counted (a full ring, a send that would block). Calls are placed on the
+//! least loaded worker; both legs of a call live on the same worker.
+
+mod net;
+mod worker;
+
+pub use worker::{MediaEngine, MediaTask, WorkerMetrics};
+
+use sotto_media::codec::Codec;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Counters of one leg, shared with the API: written by the leg's socket task
+/// and its worker with relaxed stores, read whenever the API is asked.
+#[derive(Debug, Default)]
+pub struct LegCounters {
+    pub packets_in: AtomicU64,
+    pub packets_out: AtomicU64,
+    pub bytes_in: AtomicU64,
+    /// Packets the socket task could not hand over (ring full, oversize).
+    pub dropped: AtomicU64,
+    pub lost: AtomicU64,
+    pub late: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub concealed: AtomicU64,
+    pub denoised: AtomicU64,
+    /// Interarrival jitter (RFC 3550 A.8), in RTP timestamp units.
+    pub jitter: AtomicU64,
+    /// Packets not sent because the socket would have blocked.
+    pub send_dropped: AtomicU64,
+}
+
+impl LegCounters {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.packets_in.load(Ordering::Relaxed),
+            self.packets_out.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Where a leg sends, and with which codec; updated by signalling (answer,
+/// re-INVITE) while the task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegRemote {
+    pub addr: Option<SocketAddr>,
+    pub codec: Codec,
+    pub payload_type: u8,
+    pub telephone_event: Option<u8>,
+    /// False while the peer is on hold toward us (we must not send).
+    pub send: bool,
+}
+
+/// A bound RTP socket not yet handed to a task.
+pub struct BoundLeg {
+    pub port: u16,
+    socket: std::net::UdpSocket,
+    pub counters: Arc<LegCounters>,
+    remote_tx: watch::Sender<LegRemote>,
+    remote_rx: watch::Receiver<LegRemote>,
+}
+
+impl BoundLeg {
+    /// Updates where and how this leg sends (also after its task started).
+    pub fn remote(&self) -> watch::Sender<LegRemote> {
+        self.remote_tx.clone()
+    }
+}
+
+/// Hands out RTP ports from the configured range, round robin, skipping ports
+/// another process (or a leg still closing) holds.
+pub struct PortAllocator {
+    ip: IpAddr,
+    lo: u16,
+    hi: u16,
+    next: u16,
+}
+
+impl PortAllocator {
+    pub fn new(ip: IpAddr, lo: u16, hi: u16) -> Self {
+        PortAllocator {
+            ip,
+            lo,
+            hi,
+            next: lo,
+        }
+    }
+
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
+    /// Binds the next free even port; `None` when the range is exhausted.
+    pub fn bind(&mut self, codec: Codec) -> Option<BoundLeg> {
+        let slots = u32::from(self.hi - self.lo) / 2 + 1;
+        for _ in 0..slots {
+            let port = self.next;
+            self.next = if port + 2 > self.hi {
+                self.lo
+            } else {
+                port + 2
+            };
+            if let Ok(socket) = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port)) {
+                if socket.set_nonblocking(true).is_err() {
+                    continue;
+                }
+                let (remote_tx, remote_rx) = watch::channel(LegRemote {
+                    addr: None,
+                    codec,
+                    payload_type: codec.payload_type().get(),
+                    telephone_event: None,
+                    send: true,
+                });
+                return Some(BoundLeg {
+                    port,
+                    socket,
+                    counters: Arc::new(LegCounters::default()),
+                    remote_tx,
+                    remote_rx,
+                });
+            }
+        }
+        None
+    }
+}
