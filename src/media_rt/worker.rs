@@ -56,7 +56,7 @@ struct WorkerLeg {
 
 enum Shape {
     Echo(WorkerLeg),
-    Bridge(WorkerLeg, WorkerLeg),
+    Bridge(Box<(WorkerLeg, WorkerLeg)>),
 }
 
 struct WorkerCall {
@@ -142,7 +142,7 @@ impl MediaEngine {
         let counters = vec![a.counters.clone(), b.counters.clone()];
         let a = self.worker_leg(a, denoise_a, seed, &mut stops)?;
         let b = self.worker_leg(b, denoise_b, seed.rotate_left(16) ^ 0x5bd1_e995, &mut stops)?;
-        Ok(self.place(Shape::Bridge(a, b), stops, counters))
+        Ok(self.place(Shape::Bridge(Box::new((a, b))), stops, counters))
     }
 
     fn worker_leg(
@@ -285,7 +285,8 @@ impl WorkerCall {
                 }
                 leg.publish();
             }
-            Shape::Bridge(a, b) => {
+            Shape::Bridge(pair) => {
+                let (a, b) = &mut **pair;
                 a.drain(now);
                 b.drain(now);
                 let from_a = a.pipeline.playout(now).copied();
