@@ -55,7 +55,7 @@ struct WorkerLeg {
 }
 
 enum Shape {
-    Echo(WorkerLeg),
+    Echo(Box<WorkerLeg>),
     Bridge(Box<(WorkerLeg, WorkerLeg)>),
 }
 
@@ -125,7 +125,7 @@ impl MediaEngine {
         let mut stops = Vec::new();
         let counters = vec![leg.counters.clone()];
         let leg = self.worker_leg(leg, denoise, seed, &mut stops)?;
-        Ok(self.place(Shape::Echo(leg), stops, counters))
+        Ok(self.place(Shape::Echo(Box::new(leg)), stops, counters))
     }
 
     /// The B2BUA bridge: each peer hears the other; `denoise_a` cleans what A
