@@ -55,6 +55,8 @@ pub struct HttpState {
     pub registrations: RegistrationsProvider,
     /// Set when shutdown begins: `/healthz` then answers 503.
     pub draining: Arc<AtomicBool>,
+    /// The media workers' counters, for `/metrics`.
+    pub workers: Vec<Arc<crate::media_rt::WorkerMetrics>>,
 }
 
 impl HttpState {
@@ -63,6 +65,7 @@ impl HttpState {
             calls,
             registrations,
             draining: Arc::new(AtomicBool::new(false)),
+            workers: Vec::new(),
         }
     }
 
@@ -83,6 +86,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/calls", get(list_calls))
         .route("/v1/calls/{id}", get(get_call))
         .route("/v1/registrations", get(list_registrations))
+        .route("/metrics", get(crate::metrics::render))
         // Added after the routes: it applies to the method routers that exist.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -10,6 +10,7 @@ pub mod http;
 pub mod live;
 pub mod logging;
 pub mod media_rt;
+pub mod metrics;
 pub mod registrar;
 pub mod serve;
 pub mod sip_driver;

@@ -50,6 +50,43 @@ pub struct LegSummary {
     pub codec: Option<String>,
     pub packets_in: u64,
     pub packets_out: u64,
+    /// Media counters of the leg (live while the call lasts).
+    #[serde(default)]
+    pub media: LegMedia,
+}
+
+/// What the media pipeline did with a leg's audio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegMedia {
+    /// Packets missing from the sequence (RFC 3550 cumulative lost).
+    pub lost: u64,
+    /// Packets that arrived after their playout time.
+    pub late: u64,
+    pub duplicates: u64,
+    /// Frames made up for missing packets.
+    pub concealed: u64,
+    /// Frames that went through the noise remover.
+    pub denoised: u64,
+    /// Interarrival jitter (RFC 3550 A.8) in milliseconds.
+    pub jitter_ms: u64,
+    /// Packets dropped before the pipeline (ring full, oversize) or on send.
+    pub dropped: u64,
+}
+
+impl LegMedia {
+    /// Reads a leg's live counters.
+    pub fn read(c: &LegCounters) -> LegMedia {
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        LegMedia {
+            lost: get(&c.lost),
+            late: get(&c.late),
+            duplicates: get(&c.duplicates),
+            concealed: get(&c.concealed),
+            denoised: get(&c.denoised),
+            jitter_ms: get(&c.jitter) / 8,
+            dropped: get(&c.dropped) + get(&c.send_dropped),
+        }
+    }
 }
 
 /// One call in progress, as the HTTP API shows it.
@@ -88,6 +125,7 @@ impl Entry {
         let mut s = self.summary.clone();
         for (leg, c) in s.legs.iter_mut().zip(&self.counters) {
             (leg.packets_in, leg.packets_out) = c.snapshot();
+            leg.media = LegMedia::read(c);
         }
         s
     }
@@ -183,6 +221,7 @@ pub(crate) mod tests {
                 codec: None,
                 packets_in: 0,
                 packets_out: 0,
+                media: LegMedia::default(),
             }],
         }
     }

@@ -135,10 +135,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let handle = driver.handle();
 
     let reg_view = registrations.clone();
-    let http_state = HttpState::new(
+    let mut http_state = HttpState::new(
         live,
         Arc::new(move || reg_view.lock().map(|v| v.clone()).unwrap_or_default()),
     );
+    http_state.workers = media.metrics();
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(crate::http::serve(http, http_state.clone(), async move {
         let _ = http_stop_rx.await;

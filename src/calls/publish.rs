@@ -52,6 +52,7 @@ impl CallControl {
             codec: Some(call.a.remote.borrow().codec.encoding_name().to_string()),
             packets_in: 0,
             packets_out: 0,
+            media: Default::default(),
         }];
         if let Some(b) = &call.b {
             legs.push(LegSummary {
@@ -63,6 +64,7 @@ impl CallControl {
                 codec: Some(b.remote.borrow().codec.encoding_name().to_string()),
                 packets_in: 0,
                 packets_out: 0,
+                media: Default::default(),
             });
         }
         let summary = CallSummary {

@@ -1,0 +1,154 @@
+//! `GET /metrics`: Prometheus text exposition (version 0.0.4) of calls, legs
+//! and media workers.
+
+use crate::http::HttpState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Label values escaped as the text format asks (backslash, quote, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub async fn render(State(state): State<HttpState>) -> Response {
+    let calls = state.calls.snapshot();
+    let mut out = String::with_capacity(4096 + calls.len() * 1024);
+    family(
+        &mut out,
+        "sotto_calls_active",
+        "gauge",
+        "Calls in progress.",
+    );
+    let _ = writeln!(out, "sotto_calls_active {}", calls.len());
+
+    let per_leg: [(&str, &str, &str, fn(&crate::live::LegSummary) -> u64); 9] = [
+        (
+            "sotto_leg_packets_in_total",
+            "counter",
+            "RTP packets received on a leg.",
+            |l| l.packets_in,
+        ),
+        (
+            "sotto_leg_packets_out_total",
+            "counter",
+            "RTP packets sent on a leg.",
+            |l| l.packets_out,
+        ),
+        (
+            "sotto_leg_packets_lost_total",
+            "counter",
+            "RTP packets missing on a leg (RFC 3550).",
+            |l| l.media.lost,
+        ),
+        (
+            "sotto_leg_packets_late_total",
+            "counter",
+            "RTP packets that arrived after their playout time.",
+            |l| l.media.late,
+        ),
+        (
+            "sotto_leg_packets_dropped_total",
+            "counter",
+            "RTP packets dropped before or after the pipeline.",
+            |l| l.media.dropped,
+        ),
+        (
+            "sotto_leg_frames_concealed_total",
+            "counter",
+            "20 ms frames concealed for missing packets.",
+            |l| l.media.concealed,
+        ),
+        (
+            "sotto_leg_frames_denoised_total",
+            "counter",
+            "20 ms frames that went through the noise remover.",
+            |l| l.media.denoised,
+        ),
+        (
+            "sotto_leg_duplicates_total",
+            "counter",
+            "Duplicate RTP packets received.",
+            |l| l.media.duplicates,
+        ),
+        (
+            "sotto_leg_jitter_ms",
+            "gauge",
+            "Interarrival jitter of a leg (RFC 3550 A.8), milliseconds.",
+            |l| l.media.jitter_ms,
+        ),
+    ];
+    for (name, kind, help, get) in per_leg {
+        family(&mut out, name, kind, help);
+        for c in &calls {
+            for leg in &c.legs {
+                let _ = writeln!(
+                    out,
+                    "{name}{{call=\"{}\",leg=\"{}\",role=\"{}\"}} {}",
+                    label(&c.id),
+                    label(&leg.id),
+                    match leg.role {
+                        crate::live::LegRole::Caller => "caller",
+                        crate::live::LegRole::Callee => "callee",
+                    },
+                    get(leg)
+                );
+            }
+        }
+    }
+
+    let per_worker: [(&str, &str, &str, fn(&crate::media_rt::WorkerMetrics) -> u64); 4] = [
+        (
+            "sotto_media_worker_calls",
+            "gauge",
+            "Calls a media worker owns.",
+            |w| w.calls.load(Ordering::Relaxed) as u64,
+        ),
+        (
+            "sotto_media_worker_ticks_total",
+            "counter",
+            "20 ms ticks a media worker ran.",
+            |w| w.ticks.load(Ordering::Relaxed),
+        ),
+        (
+            "sotto_media_worker_tick_overruns_total",
+            "counter",
+            "Ticks a media worker ran more than a frame late.",
+            |w| w.overruns.load(Ordering::Relaxed),
+        ),
+        (
+            "sotto_media_worker_busy_seconds_total",
+            "counter",
+            "Time a media worker spent working.",
+            |w| w.busy_us.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, get) in per_worker {
+        family(&mut out, name, kind, help);
+        for (i, w) in state.workers.iter().enumerate() {
+            let v = get(w);
+            if name.ends_with("_seconds_total") {
+                let _ = writeln!(out, "{name}{{worker=\"{i}\"}} {:.6}", v as f64 / 1e6);
+            } else {
+                let _ = writeln!(out, "{name}{{worker=\"{i}\"}} {v}");
+            }
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
