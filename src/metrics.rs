@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Response};
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
+/// A metric family: name, type, help text, and how to read one value.
+type Family<T> = (&'static str, &'static str, &'static str, fn(&T) -> u64);
+
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -31,7 +34,7 @@ pub async fn render(State(state): State<HttpState>) -> Response {
     );
     let _ = writeln!(out, "sotto_calls_active {}", calls.len());
 
-    let per_leg: [(&str, &str, &str, fn(&crate::live::LegSummary) -> u64); 9] = [
+    let per_leg: [Family<crate::live::LegSummary>; 9] = [
         (
             "sotto_leg_packets_in_total",
             "counter",
@@ -106,7 +109,7 @@ pub async fn render(State(state): State<HttpState>) -> Response {
         }
     }
 
-    let per_worker: [(&str, &str, &str, fn(&crate::media_rt::WorkerMetrics) -> u64); 4] = [
+    let per_worker: [Family<crate::media_rt::WorkerMetrics>; 4] = [
         (
             "sotto_media_worker_calls",
             "gauge",
