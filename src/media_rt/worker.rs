@@ -304,11 +304,23 @@ impl WorkerCall {
     }
 }
 
+thread_local! {
+    static MEDIA_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is a media worker. Allocation-free, so a
+/// counting global allocator (in the tests) can use it to count only what the
+/// workers allocate.
+pub fn on_media_worker_thread() -> bool {
+    MEDIA_WORKER.with(|w| w.get())
+}
+
 /// Sleep granularity: calls are ticked on a 2 ms grid so a worker wakes at
 /// most ten times per frame whatever its number of calls.
 const GRID: Duration = Duration::from_millis(2);
 
 fn run(rx: mpsc::Receiver<Command>, metrics: Arc<WorkerMetrics>) {
+    MEDIA_WORKER.with(|w| w.set(true));
     let mut calls: Vec<WorkerCall> = Vec::with_capacity(256);
     let mut out = [0u8; 1500];
     let epoch = Instant::now();
