@@ -56,6 +56,7 @@ pub mod wav;
 mod test_util;
 
 pub use codec::{Codec, Frame, FRAME_DURATION, FRAME_SAMPLES, SILENT_FRAME};
+pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
 pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};

@@ -154,7 +154,10 @@ fn joining_and_leaving_change_who_is_heard() {
 
     // b leaves: nobody hears b, b's slot outputs silence, b cannot speak any more.
     m.remove(b).unwrap();
-    assert_eq!(m.set_input(b, &voice(2)), Err(MixerError::NotAParticipant(1)));
+    assert_eq!(
+        m.set_input(b, &voice(2)),
+        Err(MixerError::NotAParticipant(1))
+    );
     assert_eq!(m.remove(b), Err(MixerError::NotAParticipant(1)));
     m.set_input(a, &voice(1)).unwrap();
     m.set_input(c, &voice(3)).unwrap();
