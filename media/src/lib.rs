@@ -62,6 +62,7 @@ pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
+pub use rtcp::{NtpTime, RtcpConfig, RtcpError, RtcpSession, RtcpStats};
 pub use rtp_packet::{is_rtcp, RtpPacket};
 pub use rtp_receiver::{PayloadKind, ReceiveStats, ReceivedRtp, ReceiverConfig, RtpReceiver};
 pub use rtp_sender::{RtpSender, SendStats};
