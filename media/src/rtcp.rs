@@ -113,8 +113,14 @@ mod tests {
         let t = NtpTime::from_unix(Duration::from_millis(1500));
         assert_eq!(t.0 >> 32, NTP_UNIX_OFFSET_SECS + 1);
         assert_eq!(t.0 as u32, 1 << 31, "half a second is half the fraction");
-        assert_eq!(t.short(), (((NTP_UNIX_OFFSET_SECS + 1) as u32) << 16) | 0x8000);
-        assert_eq!(t.add(Duration::from_millis(500)).0 >> 32, NTP_UNIX_OFFSET_SECS + 2);
+        assert_eq!(
+            t.short(),
+            (((NTP_UNIX_OFFSET_SECS + 1) as u32) << 16) | 0x8000
+        );
+        assert_eq!(
+            t.add(Duration::from_millis(500)).0 >> 32,
+            NTP_UNIX_OFFSET_SECS + 2
+        );
     }
 
     #[test]
@@ -122,7 +128,10 @@ mod tests {
         for ms in [0u64, 1, 20, 999, 1000, 65_535_000] {
             let d = Duration::from_millis(ms);
             let back = short_to_duration(duration_to_short(d));
-            assert!(back <= d && d - back < Duration::from_nanos(15_259), "{ms} ms");
+            assert!(
+                back <= d && d - back < Duration::from_nanos(15_259),
+                "{ms} ms"
+            );
         }
         assert_eq!(duration_to_short(Duration::from_secs(70_000)), u32::MAX);
     }

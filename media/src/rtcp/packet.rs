@@ -244,7 +244,9 @@ fn split_packet(buf: &[u8]) -> Result<(RtcpPacket<'_>, &[u8]), RtcpError> {
         }
         PT_SDES => {
             check_sdes(body, count).ok_or(bad)?;
-            RtcpPacket::SourceDescription { chunks: count as u8 }
+            RtcpPacket::SourceDescription {
+                chunks: count as u8,
+            }
         }
         PT_BYE => {
             let sources = SsrcList(body.get(..count * 4).ok_or(bad)?);

@@ -128,7 +128,10 @@ mod tests {
         feed(&mut r, 2, Arrival::Probation, 500);
         feed(&mut r, 2, Arrival::InOrder { missing: 0 }, 501);
         let b = r.as_mut().unwrap().report_block(0, 0, 0);
-        assert_eq!((b.ssrc, b.cumulative_lost, b.extended_highest_seq), (Ssrc(2), 0, 501));
+        assert_eq!(
+            (b.ssrc, b.cumulative_lost, b.extended_highest_seq),
+            (Ssrc(2), 0, 501)
+        );
         feed(&mut r, 2, Arrival::Jump, 40_000);
         feed(&mut r, 2, Arrival::Restarted, 40_001);
         feed(&mut r, 2, Arrival::Duplicate, 40_001);

@@ -4,8 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::interval::{rtcp_interval, IntervalInputs, SplitMix64, UDP_IP_OVERHEAD};
 use super::packet::{
-    self, parse_compound, report_len, sdes_cname_len, ReportBlock, RtcpPacket, SenderInfo,
-    BYE_LEN,
+    self, parse_compound, report_len, sdes_cname_len, ReportBlock, RtcpPacket, SenderInfo, BYE_LEN,
 };
 use super::reception::Reception;
 use super::{duration_to_short, short_to_duration, NtpTime, RtcpError};
@@ -348,12 +347,16 @@ impl RtcpSession {
         let mut block = [None; 1];
         if block_due {
             let (lsr, dlsr) = match self.remote_sr {
-                Some(sr) if self.reception.is_some_and(|r| r.ssrc == sr.ssrc) => {
-                    (sr.lsr, duration_to_short(now.saturating_duration_since(sr.at)))
-                }
+                Some(sr) if self.reception.is_some_and(|r| r.ssrc == sr.ssrc) => (
+                    sr.lsr,
+                    duration_to_short(now.saturating_duration_since(sr.at)),
+                ),
                 _ => (0, 0),
             };
-            block[0] = self.reception.as_mut().map(|r| r.report_block(rx.jitter, lsr, dlsr));
+            block[0] = self
+                .reception
+                .as_mut()
+                .map(|r| r.report_block(rx.jitter, lsr, dlsr));
         }
         let blocks: &[ReportBlock] = match &block {
             [Some(b)] => std::slice::from_ref(b),
