@@ -49,7 +49,7 @@ impl NtpTime {
     }
 
     /// This time moved on by `d` (wrapping with the NTP era).
-    pub fn add(self, d: Duration) -> NtpTime {
+    pub fn advanced(self, d: Duration) -> NtpTime {
         NtpTime(self.0.wrapping_add(duration_to_ntp(d)))
     }
 }
@@ -118,7 +118,7 @@ mod tests {
             (((NTP_UNIX_OFFSET_SECS + 1) as u32) << 16) | 0x8000
         );
         assert_eq!(
-            t.add(Duration::from_millis(500)).0 >> 32,
+            t.advanced(Duration::from_millis(500)).0 >> 32,
             NTP_UNIX_OFFSET_SECS + 2
         );
     }

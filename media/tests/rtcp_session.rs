@@ -217,10 +217,7 @@ fn receiver_report_blocks_carry_lsr_and_dlsr_of_the_latest_sender_report() {
             .expect("B heard A's RTP since its last report");
         assert_eq!(block.ssrc, A_SSRC);
         // The latest SR B had received when it reported.
-        let latest = sr_times
-            .iter()
-            .filter(|(sent, _)| *sent + A_TO_B <= *at)
-            .last();
+        let latest = sr_times.iter().rfind(|(sent, _)| *sent + A_TO_B <= *at);
         match latest {
             None => assert_eq!((block.last_sr, block.delay_since_last_sr), (0, 0)),
             Some((sent, lsr)) => {
@@ -269,6 +266,9 @@ fn the_sender_learns_how_its_stream_is_received() {
         highest > 65_536,
         "the extended number counts the wrap: {highest}"
     );
+    // B's RTP receiver has counted on since its last report.
+    assert!(remote.cumulative_lost > 0);
+    assert!(remote.cumulative_lost as u64 <= r.b_rx.stats().lost);
     // Packets alternate between on time and 10 ms late: |D| is 80 units, J tends to 80.
     assert!(
         (60..=80).contains(&remote.jitter),
