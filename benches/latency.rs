@@ -9,7 +9,6 @@
 //! and `inbound`. A measurement, not a test: nothing here asserts a time.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::rawsip::{self, Request, UdpSip};

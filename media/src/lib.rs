@@ -57,10 +57,13 @@ pub mod wav;
 mod test_util;
 
 pub use codec::{Codec, Frame, FRAME_DURATION, FRAME_SAMPLES, SILENT_FRAME};
+pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
 pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
+pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
+pub use rtcp::{NtpTime, RtcpConfig, RtcpError, RtcpSession, RtcpStats};
 pub use rtp_packet::{is_rtcp, parse_header, RtpHeader, RtpPacket};
 pub use rtp_receiver::{
     PayloadKind, ReceiveStats, ReceivedRtp, ReceiverConfig, Reception, RtpReceiver,
