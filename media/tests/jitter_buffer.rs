@@ -99,7 +99,9 @@ impl Sim {
         for k in 0..ticks {
             let now = phase + 20 * MS * k as u32;
             while next < arrivals.len() && arrivals[next].0 <= now {
-                let o = self.jb.push(self.start + arrivals[next].0, &arrivals[next].1);
+                let o = self
+                    .jb
+                    .push(self.start + arrivals[next].0, &arrivals[next].1);
                 self.outcomes.push(o);
                 next += 1;
             }
@@ -122,7 +124,10 @@ fn steady(peer: &mut Peer, n: usize) -> Vec<(Duration, RtpPacket)> {
 /// idle start and the underrun after the sender stopped.
 fn playing(out: &[Out]) -> &[Out] {
     let first = out.iter().position(|o| matches!(o, Out::Frame(_))).unwrap();
-    let last = out.iter().rposition(|o| matches!(o, Out::Frame(_))).unwrap();
+    let last = out
+        .iter()
+        .rposition(|o| matches!(o, Out::Frame(_)))
+        .unwrap();
     &out[first..=last]
 }
 
@@ -154,7 +159,14 @@ fn in_order_stream_plays_every_packet_one_frame_late() {
     // After the sender stops, max_delay (200 ms) of underrun is concealed, then idle:
     // that end is not loss.
     assert_eq!((s.played, s.lost, s.late, s.concealed), (500, 0, 0, 9));
-    assert_eq!(out.iter().rev().take(10).filter(|o| **o == Out::Idle).count(), 10);
+    assert_eq!(
+        out.iter()
+            .rev()
+            .take(10)
+            .filter(|o| **o == Out::Idle)
+            .count(),
+        10
+    );
     assert_eq!(s.target_delay_ms, 20);
     assert_eq!(s.current_delay_ms, 25);
     assert!(sim.outcomes.iter().all(|o| *o == PushOutcome::Buffered));
@@ -248,7 +260,11 @@ fn random_loss_is_missing_exactly_where_packets_were_lost() {
     assert!((400..600).contains(&expected), "{expected} lost");
     let out = sim.run(arrivals, 7 * MS);
     let played = playing(&out);
-    assert_eq!(played.len(), n, "one frame per tick: the output never stalls");
+    assert_eq!(
+        played.len(),
+        n,
+        "one frame per tick: the output never stalls"
+    );
     for (i, o) in played.iter().enumerate() {
         let want = if lost[i] {
             Out::Missing
@@ -259,7 +275,11 @@ fn random_loss_is_missing_exactly_where_packets_were_lost() {
     }
     let s = sim.jb.stats();
     assert_eq!(s.lost, expected as u64);
-    assert_eq!(s.concealed, expected as u64 + 9, "the losses and the final underrun");
+    assert_eq!(
+        s.concealed,
+        expected as u64 + 9,
+        "the losses and the final underrun"
+    );
     assert_eq!(s.played, (n - expected) as u64);
 }
 
@@ -310,7 +330,10 @@ fn jitter_grows_the_delay_and_calm_shrinks_it_back() {
     }
     let s = jb.stats();
     assert_eq!(idle_after_start, 0, "playout never stalled");
-    assert!(peak_target <= 80, "±30 ms needs about 60 ms, not {peak_target}");
+    assert!(
+        peak_target <= 80,
+        "±30 ms needs about 60 ms, not {peak_target}"
+    );
     assert!(
         late_in_jitter < jittery / 20,
         "{late_in_jitter} late of {jittery}"
@@ -368,7 +391,7 @@ fn a_timestamp_jump_resyncs_playout() {
             arrivals.push((20 * MS * i, peer.next()));
         }
         let out = sim.run(arrivals, 5 * MS);
-            let f = frames(playing(&out));
+        let f = frames(playing(&out));
         assert_eq!(f.len(), 100, "jump {jump}: every frame played");
         assert_eq!(f[50], after);
         assert!(consecutive(&f[..50]) && consecutive(&f[50..]));
@@ -454,10 +477,7 @@ fn what_is_not_g711_audio_is_refused() {
     );
     p.payload_type = PayloadType::PCMA;
     p.payload = Bytes::new();
-    assert_eq!(
-        jb.push(start, &p),
-        PushOutcome::Refused(Refused::Length(0))
-    );
+    assert_eq!(jb.push(start, &p), PushOutcome::Refused(Refused::Length(0)));
     p.payload = Bytes::from(vec![0xD5; MAX_PACKET_SAMPLES + 1]);
     assert!(matches!(
         jb.push(start, &p),
