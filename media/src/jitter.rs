@@ -47,8 +47,14 @@
 //!   moving on), which adds 20 ms and lets the late packet still play;
 //! - too much (at least a frame and 2 ms over target): drop a frame, preferring an empty
 //!   slot or a quiet one (peak under −42 dBov), else after 25 ticks over target anyway;
-//! - at a talkspurt start (marker bit with nothing buffered) and after silence, playout
-//!   restarts at exactly the target delay (Ramjee et al.: adapt between talkspurts).
+//! - at a talkspurt start (marker bit after playout ran dry) and after silence, playout
+//!   restarts at exactly the target delay (Ramjee et al.: adapt between talkspurts);
+//! - a caller that stopped ticking for longer than `max_delay` is caught up at once.
+//!
+//! RFC 3550 A.8's interarrival jitter is a mean deviation of transit differences: it
+//! says how rough the path is, not how much delay covers it. A quantile of the relative
+//! delay is that delay directly, which is why NetEQ (and this buffer) use it; the A.8
+//! figure stays in the receiver's RTCP reports.
 //!
 //! # Resynchronisation
 //!
@@ -486,9 +492,7 @@ impl JitterBuffer {
                 }
                 _ => self.anchor(ext),
             }
-        } else if self.state == State::Idle
-            || (self.state == State::Playing && packet.marker && self.buffered == 0 && in_order)
-        {
+        } else if self.state == State::Idle || (packet.marker && in_order && self.underrun()) {
             self.stats.starts += 1;
             self.anchor(ext);
         }
@@ -548,6 +552,13 @@ impl JitterBuffer {
         self.discontinuity_at = Some(ext);
         self.empty_run = 0;
         self.over_target = 0;
+    }
+
+    /// Whether playout has run dry: frames went missing and nothing is buffered, as
+    /// after a talkspurt (so a marked packet is the next talkspurt, not noise on a
+    /// sender that marks every packet).
+    fn underrun(&self) -> bool {
+        self.state == State::Playing && self.buffered == 0 && self.empty_run > 0
     }
 
     /// Offset, in frames from the head, of the furthest occupied slot.
@@ -635,6 +646,19 @@ impl JitterBuffer {
         self.play += FRAME;
     }
 
+    /// Drops `frames` frames at once.
+    fn fast_forward(&mut self, frames: i64) {
+        self.stats.skipped += frames as u64;
+        if frames >= CAPACITY_FRAMES as i64 {
+            self.flush();
+            self.play += frames * FRAME;
+        } else {
+            for _ in 0..frames {
+                self.advance();
+            }
+        }
+    }
+
     /// The frame for this 20 ms tick. Call it once per tick; it never blocks and always
     /// answers, so the output never stalls.
     pub fn pop(&mut self, now: Instant) -> Playout<'_> {
@@ -650,6 +674,12 @@ impl JitterBuffer {
             State::Playing => {}
         }
         let mut delay = self.delay_at(now);
+        if delay >= self.target + self.max_delay {
+            // Far behind: the caller stopped ticking for a while. Catch up at once.
+            let behind = (delay - self.target) / FRAME;
+            self.fast_forward(behind);
+            delay -= behind * FRAME;
+        }
         if delay >= self.target + FRAME + SKIP_HYSTERESIS {
             self.over_target += 1;
             let droppable = match self.head_slot() {
@@ -697,7 +727,10 @@ impl JitterBuffer {
             if self.empty_run >= self.idle_after {
                 // Nothing came for max_delay: the talkspurt ended (or the peer went
                 // quiet); the empty frames were its silence, not loss.
-                self.stats.lost -= u64::from(self.empty_run - 1);
+                self.stats.lost = self
+                    .stats
+                    .lost
+                    .saturating_sub(u64::from(self.empty_run - 1));
                 self.state = State::Idle;
                 return Playout::Idle;
             }

@@ -487,3 +487,45 @@ fn what_is_not_g711_audio_is_refused() {
     assert!(jb.is_idle());
     assert_eq!(jb.pop(start), Playout::Idle);
 }
+
+#[test]
+fn a_sender_marking_every_packet_is_not_restarted_at_each_loss() {
+    let mut sim = Sim::new();
+    let mut peer = Peer::new(1, 0, 0);
+    let arrivals: Vec<_> = (0..200u32)
+        .map(|i| {
+            peer.marker = true;
+            (20 * MS * i, peer.next())
+        })
+        .filter(|(_, p)| ![50, 120].contains(&p.sequence.0))
+        .collect();
+    let out = sim.run(arrivals, 5 * MS);
+    let played = playing(&out);
+    assert_eq!(played.len(), 200);
+    assert_eq!((played[50], played[120]), (Out::Missing, Out::Missing));
+    assert_eq!(frames(played).len(), 198);
+    let s = sim.jb.stats();
+    assert_eq!((s.starts, s.lost), (1, 2));
+}
+
+#[test]
+fn a_caller_that_stopped_ticking_is_caught_up_at_once() {
+    let start = Instant::now();
+    let mut jb = JitterBuffer::default();
+    let mut peer = Peer::new(1, 0, 0);
+    let mut played = Vec::new();
+    for k in 0..200u32 {
+        let now = start + 20 * MS * k;
+        jb.push(now, &peer.next());
+        // The media worker stalls from tick 50 to 100 (a second), packets keep coming.
+        if !(50..100).contains(&k) {
+            if let Playout::Frame { timestamp, .. } = jb.pop(now + 5 * MS) {
+                played.push(timestamp.0);
+            }
+        }
+    }
+    let s = jb.stats();
+    assert_eq!(s.current_delay_ms, 25, "back to the target: {s:?}");
+    assert!(s.skipped >= 49, "{s:?}");
+    assert!(consecutive(&played[60..]), "playing on after the catch-up");
+}
