@@ -61,8 +61,10 @@ pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
 pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
+pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome, Refused};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
+pub use plc::{Concealer, Concealment};
 pub use rtcp::{NtpTime, RtcpConfig, RtcpError, RtcpSession, RtcpStats};
 pub use rtp_packet::{is_rtcp, parse_header, RtpHeader, RtpPacket};
 pub use rtp_receiver::{
