@@ -56,10 +56,12 @@ pub mod wav;
 mod test_util;
 
 pub use codec::{Codec, Frame, FRAME_DURATION, FRAME_SAMPLES, SILENT_FRAME};
+pub use denoise::{Denoise, Denoiser, ParseDenoiseError};
 pub use error::{Error, PeerMisbehaved};
 pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
+pub use resample::{Downsampler, FirDesign, Upsampler, WideFrame, WIDE_FRAME_SAMPLES};
 pub use rtp_packet::{is_rtcp, RtpPacket};
 pub use rtp_receiver::{PayloadKind, ReceiveStats, ReceivedRtp, ReceiverConfig, RtpReceiver};
 pub use rtp_sender::{RtpSender, SendStats};
