@@ -54,7 +54,7 @@ impl FirDesign {
     pub const SHORT: FirDesign = FirDesign::new(8, 1.5);
     /// 145 taps: ≥ 60 dB image and alias rejection above 4.6 kHz, passband flat to
     /// 3.4 kHz; the default.
-    pub const LONG: FirDesign = FirDesign::new(24, 5.7);
+    pub const LONG: FirDesign = FirDesign::new(24, 5.5);
 
     /// A design with `taps_per_phase` (even, 2..=[`MAX_TAPS_PER_PHASE`]) and the Kaiser
     /// window's β (larger: more stopband rejection, wider transition band).
