@@ -57,6 +57,7 @@ pub mod wav;
 mod test_util;
 
 pub use codec::{Codec, Frame, FRAME_DURATION, FRAME_SAMPLES, SILENT_FRAME};
+pub use denoise::{Denoise, Denoiser, ParseDenoiseError};
 pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
 pub use forward::{Echo, Relay, Side};
@@ -65,6 +66,7 @@ pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome, 
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
 pub use plc::{Concealer, Concealment};
+pub use resample::{Downsampler, FirDesign, Upsampler, WideFrame, WIDE_FRAME_SAMPLES};
 pub use rtcp::{NtpTime, RtcpConfig, RtcpError, RtcpSession, RtcpStats};
 pub use rtp_packet::{is_rtcp, parse_header, RtpHeader, RtpPacket};
 pub use rtp_receiver::{
