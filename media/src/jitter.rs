@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, FRAME_DURATION, FRAME_SAMPLES};
 use crate::ids::{PayloadType, RtpTimestamp, Ssrc};
-use crate::rtp_packet::RtpPacket;
+use crate::rtp_packet::{RtpHeader, RtpPacket};
 use crate::sequence::{Arrival, SequenceTracker};
 
 /// Frames the ring holds from the playout point on: 640 ms.
@@ -444,11 +444,17 @@ impl JitterBuffer {
 
     /// Stores one RTP audio packet that arrived at `now`.
     pub fn push(&mut self, now: Instant, packet: &RtpPacket) -> PushOutcome {
+        self.push_parts(now, &packet.header(), &packet.payload)
+    }
+
+    /// [`JitterBuffer::push`] from a parsed header and its payload (the
+    /// media workers parse in place from their ring slots).
+    pub fn push_parts(&mut self, now: Instant, packet: &RtpHeader, payload: &[u8]) -> PushOutcome {
         self.stats.pushed += 1;
         let Some(codec) = Codec::from_payload_type(packet.payload_type) else {
             return self.refuse(Refused::NotAudio(packet.payload_type));
         };
-        let len = packet.payload.len();
+        let len = payload.len();
         if len == 0 || len > MAX_PACKET_SAMPLES {
             return self.refuse(Refused::Length(len));
         }
@@ -504,7 +510,7 @@ impl JitterBuffer {
             .quantile()
             .clamp(self.min_delay, self.max_delay);
 
-        match self.store(ext, codec, packet) {
+        match self.store(ext, codec, packet.marker, payload) {
             PushOutcome::Buffered if resync => PushOutcome::Resynced,
             outcome => outcome,
         }
@@ -512,7 +518,7 @@ impl JitterBuffer {
 
     /// Finds the packet's source and where it falls in its sequence; a new source (or
     /// the previous one coming back) means a resync.
-    fn switch_source(&mut self, packet: &RtpPacket) -> Result<(Arrival, bool), Refused> {
+    fn switch_source(&mut self, packet: &RtpHeader) -> Result<(Arrival, bool), Refused> {
         if let Some(current) = self.source.as_mut().filter(|s| s.ssrc == packet.ssrc) {
             return Ok((current.sequence.update(packet.sequence).0, false));
         }
@@ -568,8 +574,7 @@ impl JitterBuffer {
             .find(|&j| self.slots[(self.head + j) % CAPACITY_FRAMES].filled > 0)
     }
 
-    fn store(&mut self, ext: i64, codec: Codec, packet: &RtpPacket) -> PushOutcome {
-        let payload = &packet.payload[..];
+    fn store(&mut self, ext: i64, codec: Codec, marker: bool, payload: &[u8]) -> PushOutcome {
         let end = ext + payload.len() as i64;
         if ext < self.play && self.state == State::Priming {
             // Nothing has played yet: an earlier packet moves the start back if it fits.
@@ -617,7 +622,7 @@ impl JitterBuffer {
             slot.payload[off..off + n].copy_from_slice(&payload[i..i + n]);
             slot.filled = (usize::from(slot.filled) + n).min(FRAME_SAMPLES) as u16;
             if off == 0 && i == 0 {
-                slot.marker |= packet.marker;
+                slot.marker |= marker;
             }
             pos += n as i64;
             i += n;

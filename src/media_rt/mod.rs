@@ -64,10 +64,12 @@ pub struct LegRemote {
     pub send: bool,
 }
 
-/// A bound RTP socket not yet handed to a task.
+/// A bound RTP socket (and its RTCP socket, the next port up, RFC 3550
+/// §11) not yet handed to a worker.
 pub struct BoundLeg {
     pub port: u16,
     socket: std::net::UdpSocket,
+    rtcp_socket: std::net::UdpSocket,
     pub counters: Arc<LegCounters>,
     remote_tx: watch::Sender<LegRemote>,
     remote_rx: watch::Receiver<LegRemote>,
@@ -103,20 +105,23 @@ impl PortAllocator {
         self.ip
     }
 
-    /// Binds the next free even port; `None` when the range is exhausted.
+    /// Binds the next free even port and the odd one above it (RTCP); `None`
+    /// when the range is exhausted.
     pub fn bind(&mut self, codec: Codec) -> Option<BoundLeg> {
         let slots = u32::from(self.hi - self.lo) / 2 + 1;
         for _ in 0..slots {
             let port = self.next;
-            self.next = if port + 2 > self.hi {
+            self.next = if port + 3 > self.hi {
                 self.lo
             } else {
                 port + 2
             };
-            if let Ok(socket) = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port)) {
-                if socket.set_nonblocking(true).is_err() {
-                    continue;
-                }
+            let bind = |p: u16| {
+                let s = std::net::UdpSocket::bind(SocketAddr::new(self.ip, p)).ok()?;
+                s.set_nonblocking(true).ok()?;
+                Some(s)
+            };
+            if let (Some(socket), Some(rtcp_socket)) = (bind(port), bind(port + 1)) {
                 let (remote_tx, remote_rx) = watch::channel(LegRemote {
                     addr: None,
                     codec,
@@ -127,6 +132,7 @@ impl PortAllocator {
                 return Some(BoundLeg {
                     port,
                     socket,
+                    rtcp_socket,
                     counters: Arc::new(LegCounters::default()),
                     remote_tx,
                     remote_rx,

@@ -20,36 +20,48 @@ pub const RING_SLOTS: usize = 16;
 
 /// One datagram in a ring.
 pub struct Slot {
+    /// It came to the RTCP socket.
+    pub rtcp: bool,
     pub len: u16,
     pub from: SocketAddr,
     pub data: [u8; SLOT_BYTES],
 }
 
-/// Receives until `stop` fires (or the sender of `stop` is dropped).
+/// Receives RTP and RTCP until `stop` fires (or its sender is dropped).
 pub async fn receive(
-    socket: Arc<UdpSocket>,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
     mut ring: HeapProd<Slot>,
     counters: Arc<LegCounters>,
     mut stop: oneshot::Receiver<()>,
 ) {
-    let mut buf = [0u8; 2048];
+    let mut rtp_buf = [0u8; 2048];
+    let mut rtcp_buf = [0u8; 2048];
     loop {
-        tokio::select! {
+        let (r, is_rtcp) = tokio::select! {
             _ = &mut stop => break,
-            r = socket.recv_from(&mut buf) => {
-                let Ok((n, from)) = r else { continue };
-                counters.packets_in.fetch_add(1, Ordering::Relaxed);
-                counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                if n > SLOT_BYTES {
-                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                let mut slot = Slot { len: n as u16, from, data: [0; SLOT_BYTES] };
-                slot.data[..n].copy_from_slice(&buf[..n]);
-                if ring.try_push(slot).is_err() {
-                    counters.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            r = rtp.recv_from(&mut rtp_buf) => (r, false),
+            r = rtcp.recv_from(&mut rtcp_buf) => (r, true),
+        };
+        let Ok((n, from)) = r else { continue };
+        let buf = if is_rtcp { &rtcp_buf } else { &rtp_buf };
+        if !is_rtcp {
+            counters.packets_in.fetch_add(1, Ordering::Relaxed);
+            counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        if n > SLOT_BYTES {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let mut slot = Slot {
+            rtcp: is_rtcp,
+            len: n as u16,
+            from,
+            data: [0; SLOT_BYTES],
+        };
+        slot.data[..n].copy_from_slice(&buf[..n]);
+        if ring.try_push(slot).is_err() {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -9,11 +9,12 @@ use ringbuf::{HeapCons, HeapRb};
 use sotto_media::codec::{Frame, FRAME_DURATION};
 use sotto_media::ids::{PayloadType, RtpTimestamp, SeqNo, Ssrc};
 use sotto_media::pipeline::{LegPipeline, PipelineConfig};
+use sotto_media::rtcp::NtpTime;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{oneshot, watch};
 
 /// Per-worker counters for `/metrics`.
@@ -47,6 +48,9 @@ struct WorkerHandle {
 struct WorkerLeg {
     ring: HeapCons<Slot>,
     socket: std::net::UdpSocket,
+    rtcp_socket: std::net::UdpSocket,
+    /// Where the peer's RTCP comes from (symmetric RTCP, RFC 4961).
+    rtcp_latched: Option<SocketAddr>,
     pipeline: LegPipeline,
     remote: watch::Receiver<LegRemote>,
     current: LegRemote,
@@ -153,16 +157,13 @@ impl MediaEngine {
         stops: &mut Vec<oneshot::Sender<()>>,
     ) -> std::io::Result<WorkerLeg> {
         let send_socket = leg.socket.try_clone()?;
-        let recv_socket = Arc::new(tokio::net::UdpSocket::from_std(leg.socket)?);
+        let rtcp_send = leg.rtcp_socket.try_clone()?;
+        let rtp = tokio::net::UdpSocket::from_std(leg.socket)?;
+        let rtcp = tokio::net::UdpSocket::from_std(leg.rtcp_socket)?;
         let (prod, cons) = HeapRb::<Slot>::new(RING_SLOTS).split();
         let (stop_tx, stop_rx) = oneshot::channel();
         stops.push(stop_tx);
-        tokio::spawn(net::receive(
-            recv_socket,
-            prod,
-            leg.counters.clone(),
-            stop_rx,
-        ));
+        tokio::spawn(net::receive(rtp, rtcp, prod, leg.counters.clone(), stop_rx));
         let mut remote = leg.remote_rx;
         let current = *remote.borrow_and_update();
         let mut x = seed | 1;
@@ -172,17 +173,23 @@ impl MediaEngine {
             x ^= x << 5;
             x
         };
-        let pipeline = LegPipeline::new(PipelineConfig {
-            codec: current.codec,
-            telephone_event: current.telephone_event.and_then(PayloadType::new),
-            ssrc: Ssrc(next()),
-            first_seq: SeqNo(next() as u16),
-            first_timestamp: RtpTimestamp(next()),
-            denoise,
-        });
+        let pipeline = LegPipeline::new(
+            PipelineConfig {
+                codec: current.codec,
+                telephone_event: current.telephone_event.and_then(PayloadType::new),
+                ssrc: Ssrc(next()),
+                first_seq: SeqNo(next() as u16),
+                first_timestamp: RtpTimestamp(next()),
+                denoise,
+                seed: u64::from(next()) << 32 | u64::from(next()),
+            },
+            Instant::now(),
+        );
         Ok(WorkerLeg {
             ring: cons,
             socket: send_socket,
+            rtcp_socket: rtcp_send,
+            rtcp_latched: None,
             pipeline,
             remote,
             current,
@@ -224,10 +231,14 @@ impl WorkerLeg {
     /// Hands everything the ring holds to the pipeline.
     fn drain(&mut self, now: Instant) {
         while let Some(slot) = self.ring.try_pop() {
-            self.latched = Some(slot.from);
-            let _ = self
-                .pipeline
-                .receive(now, &slot.data[..usize::from(slot.len)]);
+            let datagram = &slot.data[..usize::from(slot.len)];
+            if slot.rtcp {
+                self.rtcp_latched = Some(slot.from);
+                let _ = self.pipeline.receive_rtcp(now, datagram);
+            } else {
+                self.latched = Some(slot.from);
+                let _ = self.pipeline.receive(now, datagram);
+            }
         }
         if self.remote.has_changed().unwrap_or(false) {
             // A re-INVITE changed the far end (rare; the only read of shared state).
@@ -239,14 +250,14 @@ impl WorkerLeg {
     }
 
     /// Encodes and sends one frame to the peer (unless it holds us).
-    fn send(&mut self, frame: &Frame, out: &mut [u8]) {
+    fn send(&mut self, now: Instant, frame: &Frame, out: &mut [u8]) {
         if !self.current.send {
             return;
         }
         let Some(to) = self.latched.or(self.current.addr) else {
             return;
         };
-        let Ok(n) = self.pipeline.send(frame, out) else {
+        let Ok(n) = self.pipeline.send(now, frame, out) else {
             return;
         };
         match self.socket.send_to(&out[..n], to) {
@@ -259,11 +270,35 @@ impl WorkerLeg {
         }
     }
 
+    /// Sends our RTCP report when one is due.
+    fn rtcp(&mut self, now: Instant, out: &mut [u8]) {
+        if !self.pipeline.rtcp_due().is_some_and(|t| t <= now) {
+            return;
+        }
+        // The wall clock, for the SR's NTP timestamp: read once per report.
+        let wall = NtpTime::from_unix(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        let Some(n) = self.pipeline.poll_rtcp(now, wall, out) else {
+            return;
+        };
+        let rtp_peer = self.latched.or(self.current.addr);
+        let to = self
+            .rtcp_latched
+            .or_else(|| rtp_peer.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1))));
+        if let Some(to) = to {
+            let _ = self.rtcp_socket.send_to(&out[..n], to);
+        }
+    }
+
     /// Copies the pipeline's counters out for the API.
     fn publish(&self) {
         let s = self.pipeline.stats();
         let c = &self.counters;
         c.lost.store(s.received.lost, Ordering::Relaxed);
+        c.late.store(s.jitter.late, Ordering::Relaxed);
         c.duplicates.store(s.received.duplicates, Ordering::Relaxed);
         c.jitter
             .store(u64::from(s.received.jitter), Ordering::Relaxed);
@@ -281,8 +316,9 @@ impl WorkerCall {
             Shape::Echo(leg) => {
                 leg.drain(now);
                 if let Some(frame) = leg.pipeline.playout(now).copied() {
-                    leg.send(&frame, out);
+                    leg.send(now, &frame, out);
                 }
+                leg.rtcp(now, out);
                 leg.publish();
             }
             Shape::Bridge(pair) => {
@@ -292,11 +328,13 @@ impl WorkerCall {
                 let from_a = a.pipeline.playout(now).copied();
                 let from_b = b.pipeline.playout(now).copied();
                 if let Some(f) = from_a {
-                    b.send(&f, out);
+                    b.send(now, &f, out);
                 }
                 if let Some(f) = from_b {
-                    a.send(&f, out);
+                    a.send(now, &f, out);
                 }
+                a.rtcp(now, out);
+                b.rtcp(now, out);
                 a.publish();
                 b.publish();
             }

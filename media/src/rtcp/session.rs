@@ -9,9 +9,10 @@ use super::packet::{
 use super::reception::Reception;
 use super::{duration_to_short, short_to_duration, NtpTime, RtcpError};
 use crate::error::Error;
-use crate::ids::{RtpTimestamp, Ssrc};
+use crate::ids::{ExtSeqNo, RtpTimestamp, Ssrc};
 use crate::rtp_receiver::{ReceiveStats, ReceivedRtp};
 use crate::rtp_sender::SendStats;
+use crate::sequence::Arrival;
 
 /// Session bandwidth assumed for G.711 at 20 ms: 50 packets/s of 160 octets plus RTP,
 /// UDP and IPv4 headers, 80 kbit/s. RTCP gets 5% of it (§6.2).
@@ -157,12 +158,13 @@ impl RtcpSession {
     /// Notes an RTP packet the leg's receiver accepted, for our report block about the
     /// peer's stream (A.3).
     pub fn on_rtp_received(&mut self, received: &ReceivedRtp) {
-        Reception::update(
-            &mut self.reception,
-            received.packet.ssrc,
-            received.arrival,
-            received.ext_seq,
-        );
+        self.on_reception(received.packet.ssrc, received.arrival, received.ext_seq);
+    }
+
+    /// [`RtcpSession::on_rtp_received`] from the parts (the allocation-free
+    /// path: the receiver's [`crate::rtp_receiver::Reception`] and the SSRC).
+    pub fn on_reception(&mut self, ssrc: Ssrc, arrival: Arrival, ext_seq: ExtSeqNo) {
+        Reception::update(&mut self.reception, ssrc, arrival, ext_seq);
     }
 
     /// Notes that we sent an RTP packet carrying `timestamp` at `now`: our next report
