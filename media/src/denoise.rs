@@ -60,17 +60,25 @@ impl Denoiser {
     /// talkspurt that starts or ends mid-packet is not missed). The estimate is about the
     /// input just given, not the delayed output.
     pub fn process(&mut self, frame: &mut WideFrame) -> f32 {
-        let mut vad = 0f32;
-        for half in frame.chunks_exact_mut(DENOISE_FRAME_SAMPLES) {
-            self.input.copy_from_slice(half);
-            let p = self.state.process_frame(half, &self.input);
-            vad = vad.max(p);
-            if self.fresh {
-                // The window over [silence | first frame] reconstructs the silence; the
-                // gains' spread in frequency leaks a little of the first frame into it.
-                half.fill(0.0);
-                self.fresh = false;
-            }
+        let (first, second) = frame.split_at_mut(DENOISE_FRAME_SAMPLES);
+        let a = self.process_frame(first.try_into().expect("half of a WideFrame"));
+        let b = self.process_frame(second.try_into().expect("half of a WideFrame"));
+        a.max(b)
+    }
+
+    /// Denoises one 10 ms RNNoise frame in place (a softphone's audio buffer may come in
+    /// these); returns its voice-activity probability. The output lags the input by
+    /// [`DENOISE_DELAY`] samples.
+    pub fn process_frame(&mut self, frame: &mut [f32; DENOISE_FRAME_SAMPLES]) -> f32 {
+        self.input.copy_from_slice(frame);
+        let vad = self.state.process_frame(frame, &self.input);
+        if self.fresh {
+            // The first output is the 10 ms before the stream began: the window over
+            // [silence | first frame] rebuilds silence, except that the gains' spread in
+            // frequency leaks the first frame ~46 dB down into it (a pre-echo). Exact
+            // zeros instead.
+            frame.fill(0.0);
+            self.fresh = false;
         }
         vad
     }
