@@ -43,8 +43,11 @@
 //! long the frame waited since a packet on the fastest path would have arrived. A packet
 //! with excess `e` is on time exactly when `e ≤ current`. The buffer steers current
 //! toward target one whole frame at a time, because G.711 frames are played as they are:
-//! - too little delay: when the frame due is missing, hold (return `Missing` without
-//!   moving on), which adds 20 ms and lets the late packet still play;
+//! - too little delay: insert one frame (return `Missing` without moving on) before a
+//!   frame that is here, never right after another `Missing`; a missing frame is
+//!   concealed at once, never held for, so no loss ever becomes a 40 ms gap (the
+//!   spec's "no gap longer than one concealed frame"), at the price of a late packet
+//!   the raised target has not yet made room for;
 //! - too much (at least a frame and 2 ms over target): drop a frame, preferring an empty
 //!   slot or a quiet one (peak under −42 dBov), else after 25 ticks over target anyway;
 //! - at a talkspurt start (marker bit after playout ran dry) and after silence, playout
@@ -330,6 +333,8 @@ pub struct JitterBuffer {
     play: i64,
     /// Occupied slots.
     buffered: usize,
+    /// The last pop returned `Missing`: the delay is not grown next to it.
+    concealing: bool,
     /// Added to a wire timestamp to place it on the timeline (non-zero after a splice).
     ts_offset: u32,
     state: State,
@@ -368,6 +373,7 @@ impl JitterBuffer {
             head: 0,
             play: 0,
             buffered: 0,
+            concealing: false,
             ts_offset: 0,
             state: State::Idle,
             source: None,
@@ -703,6 +709,16 @@ impl JitterBuffer {
         self.current = delay;
 
         if self.head_slot().is_some() {
+            if delay < self.target && !self.concealing {
+                // Grow the delay by a frame before this one (RFC 3550
+                // playout adjustment), never beside a concealed frame: a
+                // loss next to an inserted frame would make a 40 ms gap.
+                self.stats.stretched += 1;
+                self.stats.concealed += 1;
+                self.concealing = true;
+                return Playout::Missing;
+            }
+            self.concealing = false;
             let index = self.head;
             self.advance();
             self.stats.played += 1;
@@ -720,12 +736,10 @@ impl JitterBuffer {
                 discontinuity,
             };
         }
-        if delay < self.target {
-            // Hold the missing frame's place: 20 ms more delay, and it may still come.
-            self.stats.stretched += 1;
-            self.stats.concealed += 1;
-            return Playout::Missing;
-        }
+        // The frame due is missing: conceal it now. Holding its place to grow
+        // the delay would make a 40 ms gap if it never comes; the delay grows
+        // before a frame that is here instead (above).
+        self.concealing = true;
         self.advance();
         if self.buffered == 0 {
             self.empty_run += 1;
