@@ -150,12 +150,25 @@ fn bessel_i0(x: f64) -> f64 {
     sum
 }
 
-/// `acc[i] += c · x[i]` over one 8 kHz frame: the inner loop of both directions.
+/// Outputs computed together: their accumulators stay in registers (eight SSE or four
+/// AVX registers) across all of a branch's taps, enough independent sums to hide the
+/// add latency (measured: 8 → 2.9 µs, 16 → 2.1 µs, 32 → 1.7 µs for a 20 ms `down`).
+const BLOCK: usize = 32;
+
+/// `Σ_k coefs[k] · src[newest − k + l]` for the `l` of a block: one FIR branch
+/// on [`BLOCK`] consecutive outputs, the inner loop of both directions. The accumulators are
+/// a local returned by value so they live in registers, and the window is cut once so
+/// the taps run without bounds checks.
 #[inline(always)]
-fn axpy(acc: &mut [f32; FRAME_SAMPLES], c: f32, x: &[f32]) {
-    for (a, &v) in acc.iter_mut().zip(&x[..FRAME_SAMPLES]) {
-        *a += c * v;
+fn fir_block(coefs: &[f32], src: &[f32], newest: usize) -> [f32; BLOCK] {
+    let window = &src[newest + 1 - coefs.len()..newest + BLOCK];
+    let mut acc = [0f32; BLOCK];
+    for (x, &c) in window.windows(BLOCK).rev().zip(coefs) {
+        for (a, &v) in acc.iter_mut().zip(x) {
+            *a += c * v;
+        }
     }
+    acc
 }
 
 /// 8 kHz → 48 kHz: zero-stuffing by 6 followed by the lowpass, as five polyphase branches.
@@ -201,23 +214,20 @@ impl Upsampler {
         for (x, &s) in self.input[H..].iter_mut().zip(input) {
             *x = f32::from(s);
         }
-        // out[6i + p] = Σ_k branch_p[k] · x[i − k]; x[i] = self.input[H + i].
-        for p in 1..RATIO {
-            let mut acc = [0f32; FRAME_SAMPLES];
-            for (k, &c) in self.branches[p][..t].iter().enumerate() {
-                axpy(&mut acc, c, &self.input[H - k..]);
+        // out[6i + p] = Σ_k branch_p[k] · x[i − k]; x[i] = self.input[H + i]. Branch 0
+        // is the Nyquist filter's centre tap alone: x[i − T/2] passes through.
+        for (block, out) in out.chunks_exact_mut(RATIO * BLOCK).enumerate() {
+            let i0 = block * BLOCK;
+            let mut acc = [[0f32; BLOCK]; RATIO];
+            acc[0].copy_from_slice(&self.input[H - t / 2 + i0..][..BLOCK]);
+            for (p, acc) in acc.iter_mut().enumerate().skip(1) {
+                *acc = fir_block(&self.branches[p][..t], &self.input, H + i0);
             }
-            for (i, &a) in acc.iter().enumerate() {
-                out[RATIO * i + p] = a;
+            for (l, out) in out.chunks_exact_mut(RATIO).enumerate() {
+                for (o, acc) in out.iter_mut().zip(&acc) {
+                    *o = acc[l];
+                }
             }
-        }
-        // Branch 0 is the Nyquist filter's centre tap alone: x[i − T/2] passes through.
-        let centre = H - t / 2;
-        for (i, &x) in self.input[centre..centre + FRAME_SAMPLES]
-            .iter()
-            .enumerate()
-        {
-            out[RATIO * i] = x;
         }
         self.input.copy_within(FRAME_SAMPLES.., 0);
     }
@@ -235,10 +245,12 @@ impl Default for Upsampler {
 pub struct Downsampler {
     design: FirDesign,
     branches: [[f32; MAX_TAPS_PER_PHASE]; RATIO],
-    /// `[.. 6·MAX_TAPS_PER_PHASE]`: the previous frame's last samples (right-aligned);
-    /// then the current frame.
-    input: [f32; RATIO * MAX_TAPS_PER_PHASE + WIDE_FRAME_SAMPLES],
+    /// The previous frames' last samples, right-aligned. The current frame is read where
+    /// it lies: copying it next to the history cost more than the filter (`memmove`).
+    history: [f32; HISTORY_48K],
 }
+
+const HISTORY_48K: usize = RATIO * MAX_TAPS_PER_PHASE;
 
 impl Downsampler {
     /// A downsampler with the default design ([`FirDesign::LONG`]).
@@ -257,7 +269,7 @@ impl Downsampler {
         Downsampler {
             design,
             branches,
-            input: [0.0; RATIO * MAX_TAPS_PER_PHASE + WIDE_FRAME_SAMPLES],
+            history: [0.0; HISTORY_48K],
         }
     }
 
@@ -268,36 +280,48 @@ impl Downsampler {
 
     /// Forgets the history, as at construction.
     pub fn reset(&mut self) {
-        self.input = [0.0; RATIO * MAX_TAPS_PER_PHASE + WIDE_FRAME_SAMPLES];
+        self.history = [0.0; HISTORY_48K];
     }
 
     /// Downsamples one 20 ms frame, rounding to the nearest sample and saturating at the
     /// 16-bit limits. The output lags the input by [`FirDesign::delay_48k`] samples.
     pub fn down(&mut self, input: &WideFrame, out: &mut Frame) {
-        const H: usize = RATIO * MAX_TAPS_PER_PHASE;
+        const H: usize = HISTORY_48K;
         let t = self.design.taps_per_phase;
-        self.input[H..].copy_from_slice(input);
-        // out[j] = Σ_{q,k} h[6k + q] · y[6(j − k) − q], y[n] = self.input[H + n].
-        // Stream q, d_q[i] = y[6(i − (T − 1)) − q], makes each (q, k) an axpy over j.
-        let mut acc = [0f32; FRAME_SAMPLES];
-        let mut stream = [0f32; MAX_TAPS_PER_PHASE + FRAME_SAMPLES];
-        for q in 1..RATIO {
-            let first = H + RATIO - RATIO * t - q; // index of d_q[0]
-            for (i, d) in stream[..t - 1 + FRAME_SAMPLES].iter_mut().enumerate() {
-                *d = self.input[first + RATIO * i];
+        // out[j] = Σ_{q,k} h[6k + q] · y[6(j − k) − q], where y[n] is input[n] for n ≥ 0
+        // and history[H + n] before. Stream q, d_q[i] = y[6(i − (T − 1)) − q], turns
+        // branch q into an FIR over contiguous samples; its first T are in the history.
+        let mut streams = [[0f32; MAX_TAPS_PER_PHASE + FRAME_SAMPLES]; RATIO];
+        for (q, stream) in streams.iter_mut().enumerate().skip(1) {
+            let (old, new) = stream[..t - 1 + FRAME_SAMPLES].split_at_mut(t);
+            let from_history = self.history[H + RATIO - RATIO * t - q..].iter();
+            for (d, &y) in old.iter_mut().zip(from_history.step_by(RATIO)) {
+                *d = y;
             }
-            for (k, &c) in self.branches[q][..t].iter().enumerate() {
-                axpy(&mut acc, c, &stream[t - 1 - k..]);
+            for (d, &y) in new.iter_mut().zip(input[RATIO - q..].iter().step_by(RATIO)) {
+                *d = y;
+            }
+        }
+        let mut acc = [0f32; FRAME_SAMPLES];
+        for (j0, acc) in (0..).step_by(BLOCK).zip(acc.chunks_exact_mut(BLOCK)) {
+            for (branch, stream) in self.branches.iter().zip(&streams).skip(1) {
+                let part = fir_block(&branch[..t], stream, t - 1 + j0);
+                for (a, p) in acc.iter_mut().zip(part) {
+                    *a += p;
+                }
             }
         }
         // Branch 0: the centre tap, 1/6, on y[6(j − T/2)].
-        let centre = H - RATIO * (t / 2);
         let c0 = 1.0 / RATIO as f32;
-        for (j, (o, a)) in out.iter_mut().zip(&acc).enumerate() {
-            let v = a + c0 * self.input[centre + RATIO * j];
-            *o = to_i16(v);
+        let centre = self.history[H - RATIO * (t / 2)..]
+            .iter()
+            .step_by(RATIO)
+            .chain(input.iter().step_by(RATIO));
+        for ((o, a), &y) in out.iter_mut().zip(&acc).zip(centre) {
+            *o = to_i16(a + c0 * y);
         }
-        self.input.copy_within(WIDE_FRAME_SAMPLES.., 0);
+        self.history
+            .copy_from_slice(&input[WIDE_FRAME_SAMPLES - H..]);
     }
 }
 
