@@ -79,8 +79,8 @@ impl FirDesign {
         self.taps_per_phase
     }
 
-    /// The prototype filter's length at 48 kHz.
-    pub const fn len(self) -> usize {
+    /// The prototype filter's length (taps) at 48 kHz.
+    pub const fn filter_len(self) -> usize {
         RATIO * self.taps_per_phase + 1
     }
 

@@ -309,7 +309,7 @@ fn quality_report() {
         let q = quality(d);
         println!(
             "| {name} | {} | {:.3} dB | {:+.2} dB | {:.1} dB | {:.1} dB | {:.1} dB | {} | {:.1} dB | {} @ 48 kHz ({:.2} ms) |",
-            d.len(),
+            d.filter_len(),
             q.ripple_db,
             q.droop_3400_db,
             q.worst_image_db,
