@@ -272,7 +272,7 @@ impl WorkerLeg {
 
     /// Sends our RTCP report when one is due.
     fn rtcp(&mut self, now: Instant, out: &mut [u8]) {
-        if !self.pipeline.rtcp_due().is_some_and(|t| t <= now) {
+        if self.pipeline.rtcp_due().is_none_or(|t| t > now) {
             return;
         }
         // The wall clock, for the SR's NTP timestamp: read once per report.
