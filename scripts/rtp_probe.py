@@ -15,6 +15,10 @@ Per stream, over its packets between first + skip-head and last - skip-tail seco
   lost         sequence numbers missing between the window's lowest and highest
                (extended, RFC 3550 A.1) sequence number
   dup          packets whose sequence number was already seen
+  missing      packets the window's duration calls for at one per 20 ms that did not
+               come (distinct sequence numbers short of span / 20 ms + 1; lost packets
+               count here too): also media a sender skipped without numbering it,
+               which `lost` cannot see
   jitter       RFC 3550 A.8 interarrival jitter, J += (|D| - J) / 16, from capture times
                and RTP timestamps (clock 8000 Hz, the G.711 and telephone-event clock);
                the stream's figure is the largest value the estimate reached in the
@@ -23,10 +27,12 @@ Per stream, over its packets between first + skip-head and last - skip-tail seco
   dev p50/p99  of |inter-packet interval - 20 ms| (ms)
   span         first to last packet of the whole stream (s)
 
-Aggregate: loss % = lost / (packets + lost - dup) over all streams; p99 across streams of
+Aggregate: loss % = lost / (packets + lost - dup) over all streams; missing % likewise of
+the time-expected count; p99 across streams of
 the per-stream jitter; the worst gap; p50/p99 of the pooled interval deviations.
 
-Exit status 0 when loss is 0, the p99 jitter is below --max-jitter-ms, at least
+Exit status 0 when loss is 0, missing is at most --max-missing-pct (0.5 %: a packet of
+rounding per stream edge), the p99 jitter is below --max-jitter-ms, at least
 --expect-streams streams were seen and none spans less than --min-span seconds;
 else 1 (2 on a capture it cannot read). One summary line on stdout.
 """
@@ -196,7 +202,7 @@ def analyse(s, skip_head, skip_tail):
         "span_s": t1 - t0,
         "packets_all": len(s.t),
         "packets": len(idx),
-        "lost": 0, "dup": 0, "jitter_ms": 0.0, "jitter_end_ms": 0.0,
+        "lost": 0, "dup": 0, "missing": 0, "expected_by_time": 0, "jitter_ms": 0.0, "jitter_end_ms": 0.0,
         "gap_max_ms": 0.0, "dev_p50_ms": 0.0, "dev_p99_ms": 0.0,
     }
     if len(idx) < 2:
@@ -207,6 +213,8 @@ def analyse(s, skip_head, skip_tail):
     uniq = len(set(seq))
     r["dup"] = len(seq) - uniq
     r["lost"] = (max(seq) - min(seq) + 1) - uniq
+    r["expected_by_time"] = round((t[-1] - t[0]) * 1000.0 / PTIME_MS) + 1
+    r["missing"] = max(0, r["expected_by_time"] - uniq)
     # RFC 3550 A.8, in timestamp units; arrival times converted to the RTP clock.
     j = jmax = 0.0
     devs = []
@@ -235,6 +243,7 @@ def main():
     ap.add_argument("--expect-streams", type=int, default=0, help="fail with fewer streams")
     ap.add_argument("--min-span", type=float, default=0.0, help="fail when a stream spans less (s)")
     ap.add_argument("--max-jitter-ms", type=float, default=10.0, help="pass below this p99 jitter")
+    ap.add_argument("--max-missing-pct", type=float, default=0.5, help="fail above this missing %%")
     ap.add_argument("--json", help="write the per-stream figures and the aggregate here")
     a = ap.parse_args()
 
@@ -253,6 +262,8 @@ def main():
     packets = sum(r["packets"] for r in rows)
     lost = sum(r["lost"] for r in rows)
     dup = sum(r["dup"] for r in rows)
+    missing = sum(r["missing"] for r in rows)
+    by_time = sum(r["expected_by_time"] for r in rows)
     expected = packets - dup + lost
     jit = sorted(r["jitter_ms"] for r in rows)
     short = [r for r in rows if r["span_s"] < a.min_span]
@@ -262,6 +273,8 @@ def main():
         "lost": lost,
         "dup": dup,
         "loss_pct": 100.0 * lost / expected if expected else 0.0,
+        "missing": missing,
+        "missing_pct": 100.0 * missing / by_time if by_time else 0.0,
         "jitter_p50_ms": percentile(jit, 50) if jit else 0.0,
         "jitter_p99_ms": percentile(jit, 99) if jit else 0.0,
         "jitter_max_ms": jit[-1] if jit else 0.0,
@@ -273,6 +286,8 @@ def main():
     reasons = []
     if lost:
         reasons.append("loss")
+    if agg["missing_pct"] > a.max_missing_pct:
+        reasons.append("missing")
     if not agg["jitter_p99_ms"] < a.max_jitter_ms:
         reasons.append("jitter")
     if len(rows) < a.expect_streams or not rows:
@@ -285,9 +300,9 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"aggregate": agg, "streams": rows}, f, indent=1)
     print(
-        "streams=%d packets=%d lost=%d dup=%d loss=%.3f%% jitter_p50=%.2fms jitter_p99=%.2fms "
+        "streams=%d packets=%d lost=%d dup=%d loss=%.3f%% missing=%.2f%% jitter_p50=%.2fms jitter_p99=%.2fms "
         "jitter_max=%.2fms gap_max=%.1fms dev_p50=%.2fms dev_p99=%.2fms short=%d %s"
-        % (agg["streams"], packets, lost, dup, agg["loss_pct"], agg["jitter_p50_ms"],
+        % (agg["streams"], packets, lost, dup, agg["loss_pct"], agg["missing_pct"], agg["jitter_p50_ms"],
            agg["jitter_p99_ms"], agg["jitter_max_ms"], agg["gap_max_ms"], agg["dev_p50_ms"],
            agg["dev_p99_ms"], agg["short_streams"],
            "PASS" if agg["pass"] else "FAIL(" + ",".join(reasons) + ")"))
