@@ -104,6 +104,9 @@ pub struct CallSummary {
     /// When it was answered, in Unix milliseconds.
     pub answered_at: Option<u64>,
     pub legs: Vec<LegSummary>,
+    /// RFC 4733 digits received on the call, oldest first (the last 64).
+    #[serde(default)]
+    pub dtmf: String,
 }
 
 /// Calls in progress, keyed by call id. Cloning shares the same view.
@@ -223,6 +226,7 @@ pub(crate) mod tests {
                 packets_out: 0,
                 media: LegMedia::default(),
             }],
+            dtmf: String::new(),
         }
     }
 

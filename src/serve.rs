@@ -86,8 +86,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.media.rtp_ports.lo,
         config.media.rtp_ports.hi,
     );
+    let (media_events, media_events_rx) = std::sync::mpsc::sync_channel(1024);
     let media = Arc::new(
-        MediaEngine::start(config.media.worker_count()).context("starting media workers")?,
+        MediaEngine::start(config.media.worker_count(), media_events)
+            .context("starting media workers")?,
     );
     let cc = CallControl::new(
         CallControlConfig {
@@ -133,6 +135,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let driver = SipDriver::new(endpoint, cc, udp);
     driver.listen_tcp(tcp);
     let handle = driver.handle();
+    // Media events reach call control through its driver (off the workers).
+    let events_to_sip = handle.clone();
+    std::thread::Builder::new()
+        .name("sotto-media-events".into())
+        .spawn(move || {
+            while let Ok(event) = media_events_rx.recv() {
+                if !events_to_sip.send(Command::Media(event)) {
+                    break;
+                }
+            }
+        })
+        .context("starting the media event thread")?;
 
     let reg_view = registrations.clone();
     let mut http_state = HttpState::new(

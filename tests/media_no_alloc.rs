@@ -58,7 +58,8 @@ fn media_workers_allocate_nothing_per_tick() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let engine = MediaEngine::start(1).unwrap();
+        let (events, _events_rx) = std::sync::mpsc::sync_channel(16);
+        let engine = MediaEngine::start(1, events).unwrap();
         let mut ports = PortAllocator::new("127.0.0.1".parse().unwrap(), 41000, 41100);
         let leg = ports.bind(Codec::Pcmu).expect("an RTP port");
         let port = leg.port;

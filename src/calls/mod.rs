@@ -72,6 +72,8 @@ pub struct CallControlConfig {
 pub enum Command {
     /// Stop taking calls, hang up the live ones, finish.
     Shutdown,
+    /// A call's media noticed something (a DTMF digit).
+    Media(crate::media_rt::MediaEvent),
 }
 
 pub struct CallControl {
@@ -191,6 +193,7 @@ impl crate::sip_driver::TransactionUser for CallControl {
 
     fn on_command(&mut self, now: Instant, command: Command, ep: &mut Endpoint) {
         match command {
+            Command::Media(event) => self.on_media_event(event),
             Command::Shutdown => {
                 if self.draining.is_none() {
                     tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");

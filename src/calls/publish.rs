@@ -77,6 +77,7 @@ impl CallControl {
             since: self.unix_ms(call.started),
             answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
             legs,
+            dtmf: String::new(),
         };
         let counters = call
             .media
@@ -109,6 +110,25 @@ impl CallControl {
                 codec: call.codec.clone(),
             });
         }
+    }
+
+    /// A DTMF digit from a call's media: logged and shown on the call.
+    pub(super) fn on_media_event(&mut self, event: crate::media_rt::MediaEvent) {
+        let Some(call) = self
+            .calls
+            .values()
+            .find(|c| c.media.as_ref().is_some_and(|m| m.id() == event.task))
+        else {
+            return;
+        };
+        let side = if event.leg == 0 { "caller" } else { "callee" };
+        tracing::info!(call = %call.name, side, digit = %event.digit, ms = event.duration_ms, "DTMF");
+        self.live.update(&call.name, |s| {
+            if s.dtmf.len() >= 64 {
+                s.dtmf.remove(0);
+            }
+            s.dtmf.push(event.digit);
+        });
     }
 
     /// Refreshes the registrations the API shows.

@@ -15,7 +15,7 @@
 mod net;
 mod worker;
 
-pub use worker::{on_media_worker_thread, MediaEngine, MediaTask, WorkerMetrics};
+pub use worker::{on_media_worker_thread, MediaEngine, MediaEvent, MediaTask, WorkerMetrics};
 
 use sotto_media::codec::Codec;
 use std::net::{IpAddr, SocketAddr};

@@ -33,10 +33,23 @@ enum Command {
     Remove(u64),
 }
 
+/// Something a call's media noticed that call control should know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaEvent {
+    /// The [`MediaTask`] it came from.
+    pub task: u64,
+    /// Which leg (0 = caller, 1 = callee).
+    pub leg: usize,
+    /// An RFC 4733 telephone event the leg's peer sent.
+    pub digit: char,
+    pub duration_ms: u32,
+}
+
 /// The media runtime: a fixed set of worker threads.
 pub struct MediaEngine {
     workers: Vec<WorkerHandle>,
     next_id: AtomicU64,
+    events: mpsc::SyncSender<MediaEvent>,
 }
 
 struct WorkerHandle {
@@ -65,6 +78,7 @@ enum Shape {
 
 struct WorkerCall {
     id: u64,
+    events: mpsc::SyncSender<MediaEvent>,
     shape: Shape,
     next_tick: Instant,
 }
@@ -78,6 +92,11 @@ pub struct MediaTask {
 }
 
 impl MediaTask {
+    /// Identifies this call's media in [`MediaEvent`]s.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     pub fn stop(&mut self) {
         if self.net_stops.is_empty() {
             return;
@@ -101,8 +120,13 @@ impl Drop for MediaTask {
 }
 
 impl MediaEngine {
-    /// Starts `workers` threads (at least one).
-    pub fn start(workers: usize) -> std::io::Result<MediaEngine> {
+    /// Starts `workers` threads (at least one). `events` receives what the
+    /// calls' media noticed (a bounded channel: a worker never waits on it,
+    /// and drops an event when it is full).
+    pub fn start(
+        workers: usize,
+        events: mpsc::SyncSender<MediaEvent>,
+    ) -> std::io::Result<MediaEngine> {
         let mut handles = Vec::new();
         for i in 0..workers.max(1) {
             let (tx, rx) = mpsc::channel();
@@ -116,6 +140,7 @@ impl MediaEngine {
         Ok(MediaEngine {
             workers: handles,
             next_id: AtomicU64::new(1),
+            events,
         })
     }
 
@@ -214,6 +239,7 @@ impl MediaEngine {
         worker.metrics.calls.fetch_add(1, Ordering::Relaxed);
         let call = WorkerCall {
             id,
+            events: self.events.clone(),
             shape,
             next_tick: Instant::now() + FRAME_DURATION,
         };
@@ -293,6 +319,18 @@ impl WorkerLeg {
         }
     }
 
+    /// Hands telephone events to call control (never waits).
+    fn events(&mut self, task: u64, leg: usize, tx: &mpsc::SyncSender<MediaEvent>) {
+        while let Some(e) = self.pipeline.poll_event() {
+            let _ = tx.try_send(MediaEvent {
+                task,
+                leg,
+                digit: e.digit.to_char(),
+                duration_ms: e.duration.as_millis() as u32,
+            });
+        }
+    }
+
     /// Copies the pipeline's counters out for the API.
     fn publish(&self) {
         let s = self.pipeline.stats();
@@ -319,6 +357,7 @@ impl WorkerCall {
                     leg.send(now, &frame, out);
                 }
                 leg.rtcp(now, out);
+                leg.events(self.id, 0, &self.events);
                 leg.publish();
             }
             Shape::Bridge(pair) => {
@@ -335,6 +374,8 @@ impl WorkerCall {
                 }
                 a.rtcp(now, out);
                 b.rtcp(now, out);
+                a.events(self.id, 0, &self.events);
+                b.events(self.id, 1, &self.events);
                 a.publish();
                 b.publish();
             }
