@@ -8,15 +8,31 @@
 //! RNNoise analyses a 960-sample window (the previous 480-sample frame and the current
 //! one) and rebuilds its output by overlap-add, so each output frame is the *previous*
 //! input frame, cleaned: an algorithmic delay of exactly [`DENOISE_DELAY`] = 480 samples
-//! at 48 kHz (10 ms), measured by `media/tests/dsp_denoise.rs`. The very first output frame
-//! is therefore the silence before the stream began (nnnoiseless's documentation calls it
-//! a fade-in to discard); [`Denoiser`] keeps the stream continuous instead of dropping it
-//! (960 samples in, 960 out, every 20 ms) and writes that first 10 ms as exact zeros. A
-//! 20 ms [`WideFrame`] is two RNNoise frames, so the second half of one packet comes out
-//! in the first half of the next.
+//! at 48 kHz (10 ms), measured by cross-correlation in `media/tests/dsp_denoise.rs`. With
+//! the default resampler (72 samples each way) the whole up → denoise → down chain delays
+//! the audio by 624 samples at 48 kHz = 104 at 8 kHz = 13 ms.
+//!
+//! The very first output frame is therefore the silence before the stream began, with
+//! the first frame leaking into it ~46 dB down (the pre-echo nnnoiseless's documentation
+//! calls a fade-in and suggests discarding). [`Denoiser`] keeps the stream continuous
+//! instead of dropping it (960 samples in, 960 out, every 20 ms) and writes that first
+//! 10 ms as exact zeros; the frame after it comes out ~0.3 dB quieter while the network's
+//! state warms up, then within 0.1 dB. A 20 ms [`WideFrame`] is two RNNoise frames, so
+//! the second half of one packet comes out in the first half of the next.
 //!
 //! nnnoiseless expects 48 kHz samples on the 16-bit scale (±32768, not ±1.0: at unit
 //! scale it sees silence and leaves the signal alone).
+//!
+//! # What it does to noise (measured through the 8 kHz chain, after 1 s)
+//!
+//! Pink noise at −40 and −30 dBFS drops by ~50 dB, white noise at −40 dBFS by ~35 dB, a
+//! sustained vowel keeps its level (±0.1 dB), and noise between vowels drops ~25 dB.
+//! One limit of the model: telephone-band *white* noise louder than about −33 dBFS
+//! (rms ≳ 700) is left almost untouched (−1 dB at rms 800, −0.6 dB at rms 1000), whereas
+//! pink noise at the same levels still drops > 40 dB.
+//!
+//! Cost: ~52 µs per 480-sample frame (`denoise/frame_480`), ~105 µs per 20 ms packet,
+//! 98% of the DSP chain.
 
 use std::fmt;
 use std::str::FromStr;

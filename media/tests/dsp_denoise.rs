@@ -172,12 +172,12 @@ fn noise_between_vowels_drops_while_the_vowels_stay() {
     let delay = (2 * sotto_media::FirDesign::default().delay_48k() + DENOISE_DELAY) / 6;
     let (mut gap_in, mut gap_out, mut talk_in, mut talk_out) = (0.0, 0.0, 0.0, 0.0);
     // Skip the first second, and 3 frames (60 ms) at each edge of a burst.
-    for f in 50..frames - 1 {
+    for (f, frame) in input.iter().enumerate().take(frames - 1).skip(50) {
         if on(f.saturating_sub(3)) != on(f) || on(f + 3) != on(f) {
             continue;
         }
         let at = f * FRAME_SAMPLES;
-        let i = energy(&input[f]);
+        let i = energy(frame);
         let o = energy(&out[at + delay..at + delay + FRAME_SAMPLES]);
         if on(f) {
             talk_in += i;
