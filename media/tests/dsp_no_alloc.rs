@@ -2,33 +2,11 @@
 //! thread while 1000 frames go 8 kHz → 48 kHz → RNNoise → 8 kHz after a short warm-up
 //! (nnnoiseless's FFT allocates its per-thread scratch on the thread's first frame).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use sotto_media::{Denoiser, Downsampler, Frame, Upsampler, FRAME_SAMPLES, WIDE_FRAME_SAMPLES};
 
-struct Counting;
+mod common;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+use common::allocations;
 
 /// A 440 Hz tone with a little noise, so the denoiser runs its network on every frame.
 fn frame(n: usize) -> Frame {

@@ -2,8 +2,6 @@
 //! thread while the jitter buffer and the concealer run a stream with jitter, loss,
 //! reordering, duplicates, an SSRC change and a timestamp jump, tick after tick.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,28 +9,9 @@ use sotto_media::jitter::{JitterBuffer, JitterConfig, Playout};
 use sotto_media::plc::Concealer;
 use sotto_media::{PayloadType, RtpPacket, RtpTimestamp, SeqNo, Ssrc, FRAME_SAMPLES};
 
-struct Counting;
+mod common;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+use common::allocations;
 
 /// Packets and their arrival times (ms), built before anything is measured.
 fn stream(n: u32) -> Vec<(u64, RtpPacket)> {

@@ -2,8 +2,6 @@
 //! thread while echo and relay handle a stream that wraps, loses, reorders, repeats,
 //! changes SSRC and carries DTMF.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,28 +10,9 @@ use sotto_media::{
     Ssrc, FRAME_SAMPLES,
 };
 
-struct Counting;
+mod common;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+use common::allocations;
 
 fn leg(codec: Codec, ssrc: u32) -> MediaLeg {
     MediaLeg::new(LegConfig {

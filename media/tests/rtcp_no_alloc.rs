@@ -2,8 +2,6 @@
 //! thread while an RTCP session reports and reads reports, DTMF goes out and comes back,
 //! and the conference mixer runs, for a simulated minute.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,28 +10,9 @@ use sotto_media::{
     RtcpSession, RtpReceiver, RtpSender, RtpTimestamp, SeqNo, Ssrc, FRAME_SAMPLES,
 };
 
-struct Counting;
+mod common;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+use common::allocations;
 
 #[test]
 fn rtcp_dtmf_and_mixing_do_not_allocate() {
