@@ -44,6 +44,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.rtp_ports.as_deref(),
         args.data_dir.as_deref(),
     )?;
+    // Each call holds two sockets a leg (RTP and RTCP): raise the descriptor
+    // limit to what the system allows (the soft limit is often 1,024).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open files"),
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     let store = StoreHandle::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
 

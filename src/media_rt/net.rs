@@ -29,8 +29,8 @@ pub struct Slot {
 
 /// Receives RTP and RTCP until `stop` fires (or its sender is dropped).
 pub async fn receive(
-    rtp: UdpSocket,
-    rtcp: UdpSocket,
+    rtp: Arc<UdpSocket>,
+    rtcp: Arc<UdpSocket>,
     mut ring: HeapProd<Slot>,
     counters: Arc<LegCounters>,
     mut stop: oneshot::Receiver<()>,

@@ -60,8 +60,10 @@ struct WorkerHandle {
 /// One leg as a worker holds it.
 struct WorkerLeg {
     ring: HeapCons<Slot>,
-    socket: std::net::UdpSocket,
-    rtcp_socket: std::net::UdpSocket,
+    /// The leg's sockets, shared with its receive task: the worker sends
+    /// through them directly (one descriptor each, no duplicate).
+    socket: Arc<tokio::net::UdpSocket>,
+    rtcp_socket: Arc<tokio::net::UdpSocket>,
     /// Where the peer's RTCP comes from (symmetric RTCP, RFC 4961).
     rtcp_latched: Option<SocketAddr>,
     pipeline: LegPipeline,
@@ -181,10 +183,9 @@ impl MediaEngine {
         seed: u32,
         stops: &mut Vec<oneshot::Sender<()>>,
     ) -> std::io::Result<WorkerLeg> {
-        let send_socket = leg.socket.try_clone()?;
-        let rtcp_send = leg.rtcp_socket.try_clone()?;
-        let rtp = tokio::net::UdpSocket::from_std(leg.socket)?;
-        let rtcp = tokio::net::UdpSocket::from_std(leg.rtcp_socket)?;
+        let rtp = Arc::new(tokio::net::UdpSocket::from_std(leg.socket)?);
+        let rtcp = Arc::new(tokio::net::UdpSocket::from_std(leg.rtcp_socket)?);
+        let (send_socket, rtcp_send) = (rtp.clone(), rtcp.clone());
         let (prod, cons) = HeapRb::<Slot>::new(RING_SLOTS).split();
         let (stop_tx, stop_rx) = oneshot::channel();
         stops.push(stop_tx);
@@ -286,7 +287,7 @@ impl WorkerLeg {
         let Ok(n) = self.pipeline.send(now, frame, out) else {
             return;
         };
-        match self.socket.send_to(&out[..n], to) {
+        match send_now(&self.socket, &out[..n], to) {
             Ok(_) => {
                 self.counters.packets_out.fetch_add(1, Ordering::Relaxed);
             }
@@ -315,7 +316,7 @@ impl WorkerLeg {
             .rtcp_latched
             .or_else(|| rtp_peer.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1))));
         if let Some(to) = to {
-            let _ = self.rtcp_socket.send_to(&out[..n], to);
+            let _ = send_now(&self.rtcp_socket, &out[..n], to);
         }
     }
 
@@ -381,6 +382,17 @@ impl WorkerCall {
             }
         }
     }
+}
+
+/// A non-blocking `sendto` on a socket the runtime also polls: straight to
+/// the system call (the worker thread is not a tokio thread, and a send never
+/// needs tokio's readiness tracking). Fails rather than waits.
+fn send_now(
+    socket: &tokio::net::UdpSocket,
+    packet: &[u8],
+    to: SocketAddr,
+) -> std::io::Result<usize> {
+    socket2::SockRef::from(socket).send_to(packet, &to.into())
 }
 
 thread_local! {
