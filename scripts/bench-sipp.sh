@@ -18,7 +18,17 @@ BIN="$ROOT/target/release/sotto"
 SCEN="$ROOT/fixtures/sipp"
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Wait (bounded) until they are gone, so the next run can bind the same ports.
+  for _ in $(seq 100); do
+    alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build --release)
