@@ -8,26 +8,19 @@
 //!
 //! # The per-leg contract
 //!
-//! A [`MediaLeg`] is one peer's RTP session: a receiver (RFC 3550 A.1 sequence
-//! validation, loss/duplicate/reorder counts, A.8 jitter) and a sender (our SSRC, our
-//! sequence and timestamp, the marker on talkspurt starts).
+//! A [`pipeline::LegPipeline`] is one peer's media: RTP in → jitter buffer → G.711
+//! decode or concealment → 8→48 kHz → RNNoise → 48→8 kHz, and out: RFC 4733 events
+//! or encode → RTP, with the leg's RTCP session.
 //!
-//! 1. For each datagram from the peer (after RTCP is demultiplexed, [`is_rtcp`]), call
-//!    [`MediaLeg::on_rtp`]`(now, bytes)`. [`LegInput::Frame`] means a frame was decoded
-//!    into [`MediaLeg::frame`]; [`LegInput::TelephoneEvent`] carries RFC 4733 DTMF;
-//!    [`LegInput::Ignored`] says why a packet is not played. An `Err` is the peer's
-//!    malformed datagram: count it and carry on.
-//! 2. To send a frame to the peer, call [`MediaLeg::produce_rtp`]`(&frame, &mut buf)` and
-//!    send `buf[..n]`. Before it, [`MediaLeg::follow`] carries the source frame's timing
-//!    (skipped samples, discontinuities) onto our stream, so the peer sees one continuous
-//!    stream even when the source changes.
+//! 1. For each datagram from the peer, call `receive(now, &datagram)` (RTCP, on its
+//!    own port: `receive_rtcp`). An `Err` is the peer's malformed datagram: count it.
+//! 2. Every 20 ms, `playout(now)` moves one frame: `Some(&frame)` to forward (to the
+//!    other leg of a bridge, back for echo, or into a mixer), `None` while idle.
+//! 3. `send(now, &frame, &mut buf)` writes our packet for the peer; `poll_rtcp` our
+//!    reports when due; `poll_event` hands over the digits the peer pressed.
 //!
-//! Today's routes are packet-driven: [`Echo`] and [`Relay`] decode each packet and
-//! re-encode it (transcoding PCMU↔PCMA across a relay). The full pipeline (jitter buffer
-//! → decode → resample 8→48 kHz → RNNoise → resample → encode) becomes a `tick(now)`
-//! every 20 ms that pulls a frame from the jitter buffer, runs its stages on fixed
-//! buffers between `on_rtp` and `produce_rtp`, and always produces a frame (concealment
-//! or silence when nothing arrived).
+//! [`MediaLeg`] is the bare RTP session underneath (receiver statistics and our
+//! sender); `sotto call` uses it directly. [`Mixer`] is the N−1 conference mixer.
 //!
 //! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses.
 
@@ -37,7 +30,6 @@ pub mod codec;
 pub mod denoise;
 pub mod dtmf;
 pub mod error;
-pub mod forward;
 pub mod g711;
 pub mod ids;
 pub mod jitter;
@@ -60,7 +52,6 @@ pub use codec::{Codec, Frame, FRAME_DURATION, FRAME_SAMPLES, SILENT_FRAME};
 pub use denoise::{Denoise, Denoiser, ParseDenoiseError};
 pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
-pub use forward::{Echo, Relay, Side};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome, Refused};
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};

@@ -86,10 +86,3 @@ impl Peer {
 pub fn parse(out: &[u8]) -> RtpPacket {
     RtpPacket::parse(Bytes::copy_from_slice(out)).unwrap()
 }
-
-/// Decodes what we sent in `codec`.
-pub fn decode(codec: Codec, packet: &RtpPacket) -> Frame {
-    let mut frame = [0i16; FRAME_SAMPLES];
-    assert_eq!(codec.decode(&packet.payload, &mut frame), FRAME_SAMPLES);
-    frame
-}
