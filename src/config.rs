@@ -258,14 +258,8 @@ impl Config {
                 s.max_expires
             );
         }
-        if !matches!(
-            self.routes.denoise.as_str(),
-            "off" | "inbound" | "outbound" | "both"
-        ) {
-            bail!(
-                "invalid routes.denoise {:?}: use \"inbound\", \"outbound\", \"both\" or \"off\"",
-                self.routes.denoise
-            );
+        if let Err(e) = self.routes.denoise.parse::<sotto_media::denoise::Denoise>() {
+            bail!("invalid routes.denoise: {e}");
         }
         if s.auth_algorithms.is_empty() {
             bail!("invalid sip.auth_algorithms: list at least one of \"MD5\", \"SHA-256\"");

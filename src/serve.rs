@@ -1,7 +1,7 @@
 //! `sotto serve`: wires configuration, store, SIP, media and HTTP together,
 //! and drains on SIGTERM/Ctrl-C.
 
-use crate::calls::{CallControl, CallControlConfig, Command, DenoiseMode};
+use crate::calls::{CallControl, CallControlConfig, Command};
 use crate::config::Config;
 use crate::http::{HttpState, RegistrationView};
 use crate::live::LiveCalls;
@@ -115,12 +115,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 default: config.sip.default_expires,
             },
             nonce_secret: rand::random::<[u8; 32]>().to_vec(),
-            denoise: match config.routes.denoise.as_str() {
-                "off" => DenoiseMode::Off,
-                "outbound" => DenoiseMode::Outbound,
-                "both" => DenoiseMode::Both,
-                _ => DenoiseMode::Inbound,
-            },
+            // Validated with the same parser when the config was loaded.
+            denoise: config.routes.denoise.parse().unwrap_or_default(),
             auth_algorithms: config
                 .sip
                 .auth_algorithms

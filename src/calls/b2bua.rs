@@ -3,7 +3,6 @@
 
 use super::call::{BLeg, Call, Route, Side};
 use super::CallControl;
-use super::DenoiseMode;
 use crate::media_rt::LegRemote;
 use rsip::{Header, Method, Request, Response};
 use sotto_sip::dialog::Dialog;
@@ -250,8 +249,7 @@ impl CallControl {
             ));
             let seed = self.random() as u32;
             let mode = self.cfg.denoise;
-            let denoise_a = matches!(mode, DenoiseMode::Inbound | DenoiseMode::Both);
-            let denoise_b = matches!(mode, DenoiseMode::Outbound | DenoiseMode::Both);
+            let (denoise_a, denoise_b) = (mode.inbound(), mode.outbound());
             call.media = self
                 .media
                 .bridge(a_leg, b_leg, denoise_a, denoise_b, seed)

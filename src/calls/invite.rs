@@ -3,10 +3,10 @@
 
 use super::call::{ALeg, Call, Route, Side};
 use super::CallControl;
-use super::DenoiseMode;
 use crate::media_rt::BoundLeg;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
+use sotto_media::denoise::Denoise;
 use sotto_sip::dialog::{Dialog, RequestVerdict, Tag};
 use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
 use sotto_sip::sdp::{LocalMedia, LocalSession, SessionDescription};
@@ -153,7 +153,7 @@ impl CallControl {
             return;
         };
         let codec = codec_name(&leg);
-        let denoise = self.cfg.denoise != DenoiseMode::Off;
+        let denoise = self.cfg.denoise != Denoise::Off;
         let seed = self.random() as u32;
         let Some(media) = self.media.echo(leg, denoise, seed).ok() else {
             return self.reply(now, ep, tx, &request, 500, vec![]);

@@ -34,17 +34,6 @@ use std::time::{Duration, Instant};
 /// Methods we implement, for Allow headers (§20.5).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
 
-/// Where noise is removed (SPEC §2): `Inbound` cleans the caller's audio
-/// toward the agent (the default), `Outbound` the agent's toward the caller.
-/// The echo route denoises unless `Off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DenoiseMode {
-    Off,
-    Inbound,
-    Outbound,
-    Both,
-}
-
 /// Settings call control needs, taken from the configuration.
 #[derive(Debug, Clone)]
 pub struct CallControlConfig {
@@ -59,7 +48,8 @@ pub struct CallControlConfig {
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
-    pub denoise: DenoiseMode,
+    /// Where noise is removed (the echo route: unless `Off`).
+    pub denoise: sotto_media::denoise::Denoise,
     /// Challenge algorithms, most preferred first.
     pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
     /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
