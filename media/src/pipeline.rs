@@ -191,9 +191,10 @@ impl LegPipeline {
 
     /// A telephone event the peer finished sending (RFC 4733), oldest first.
     pub fn poll_event(&mut self) -> Option<DtmfEvent> {
-        let first = self.events[0].take();
+        // Called every tick; the queue is almost always empty.
+        let first = self.events[0].take()?;
         self.events.rotate_left(1);
-        first
+        Some(first)
     }
 
     /// Queues a digit to send to the peer (it replaces audio while it lasts).
