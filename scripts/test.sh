@@ -9,6 +9,7 @@
 # instead of skipping: CI never passes by not testing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cpu-baseline.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -21,7 +21,31 @@ enum Command {
     Call(sotto::uac::CallArgs),
 }
 
+/// A binary built for x86-64-v3 (the default, `.cargo/config.toml`) would die of an
+/// illegal instruction on a CPU without AVX2/FMA, somewhere deep in the denoiser.
+/// Say so at once instead, and how to build for that CPU.
+fn cpu_supports_build() -> Result<(), String> {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma"
+    ))]
+    if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    {
+        return Err(
+            "this sotto binary was built for x86-64-v3 (AVX2, FMA) and this CPU lacks \
+                    them; rebuild it with RUSTFLAGS=\"-C target-cpu=x86-64\" cargo build --release"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
+    if let Err(e) = cpu_supports_build() {
+        eprintln!("sotto: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     sotto::logging::init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
