@@ -1,0 +1,1 @@
+//! Two dialogs driven against each other through REFER, NOTIFY and Replaces.
