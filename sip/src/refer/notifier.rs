@@ -48,7 +48,8 @@ pub struct ReferNotifier {
     refer_cseq: u32,
     with_id: bool,
     expires_at: Instant,
-    last_status: Option<u16>,
+    /// The last status reported and its reason phrase.
+    last: Option<(u16, String)>,
     terminated: bool,
 }
 
@@ -73,7 +74,7 @@ impl ReferNotifier {
             refer_cseq,
             with_id: !first_in_dialog,
             expires_at: now + expires,
-            last_status: None,
+            last: None,
             terminated: false,
         }
     }
@@ -93,7 +94,7 @@ impl ReferNotifier {
 
     /// The last status reported, if any.
     pub fn last_status(&self) -> Option<u16> {
-        self.last_status
+        self.last.as_ref().map(|(status, _)| *status)
     }
 
     /// The NOTIFY reporting that the referenced request got `status` (RFC 3515 §2.4.5):
@@ -137,9 +138,7 @@ impl ReferNotifier {
         if self.terminated || now < self.expires_at {
             return None;
         }
-        let status = self.last_status.unwrap_or(100);
-        let reason = rsip::StatusCode::from(status).to_string();
-        let reason = reason.split_once(' ').map_or("", |(_, r)| r).to_owned();
+        let (status, reason) = self.last.clone().unwrap_or((100, "Trying".into()));
         let state = SubscriptionState::terminated(EventReason::Timeout);
         Some(self.build(dialog, via, state, status, &reason))
     }
@@ -180,7 +179,7 @@ impl ReferNotifier {
             .headers
             .push(Header::ContentType(SIPFRAG_CONTENT_TYPE.into()));
         request.body = Sipfrag::status(status, reason);
-        self.last_status = Some(status);
+        self.last = Some((status, reason.to_owned()));
         self.terminated = state.state == crate::headers::SubState::Terminated;
         Ok(request)
     }

@@ -110,14 +110,11 @@ Contact: <sip:agent@192.0.2.9>\n\
         .unwrap();
         assert_eq!(r.target.user(), Some("carol"));
         assert_eq!(r.replaces, None);
-        assert_eq!(
-            r.referred_by.unwrap().referrer.uri,
-            "sip:agent@example.com"
-        );
+        assert_eq!(r.referred_by.unwrap().referrer.uri, "sip:agent@example.com");
         assert_eq!(r.cseq, 93809824);
         // Compact forms.
-        let r = ReferRequest::from_request(&refer("r: sip:carol@example.com\nb: <sip:x@y>\n"))
-            .unwrap();
+        let r =
+            ReferRequest::from_request(&refer("r: sip:carol@example.com\nb: <sip:x@y>\n")).unwrap();
         assert_eq!(r.target.user(), Some("carol"));
         assert!(r.referred_by.is_some());
     }
@@ -144,7 +141,10 @@ Contact: <sip:agent@192.0.2.9>\n\
                 "Refer-To: <sip:a@x>\nRefer-To: <sip:b@x>\n",
                 ReferError::MultipleReferTo,
             ),
-            ("Refer-To: <sip:a@x>, <sip:b@x>\n", ReferError::MultipleReferTo),
+            (
+                "Refer-To: <sip:a@x>, <sip:b@x>\n",
+                ReferError::MultipleReferTo,
+            ),
         ];
         for (extra, want) in cases {
             let got = ReferRequest::from_request(&refer(extra)).unwrap_err();
