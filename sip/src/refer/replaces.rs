@@ -1,5 +1,5 @@
 //! Which dialog an INVITE with `Replaces` takes over (RFC 3891 §3), and the option tag
-//! that announces support for it (RFC 3891 §6.1).
+//! that announces support for it (RFC 3891 §6.2).
 //!
 //! The Replaces header names the dialog as the *sender* of the INVITE sees the far end:
 //! its `to-tag` is the recipient's local tag and its `from-tag` the recipient's remote
@@ -10,9 +10,10 @@ use rsip::{Header, Request};
 use crate::dialog::{Dialog, DialogState, Role};
 use crate::headers::Replaces;
 
-/// The option tag of RFC 3891 §6.1: a UA that accepts INVITE-with-Replaces lists it in
-/// `Supported`; one sending such an INVITE may put it in `Require` so a peer that does
-/// not know Replaces refuses (420) instead of starting an unrelated second call.
+/// The option tag of RFC 3891 §6.2: a UA that accepts INVITE-with-Replaces lists it in
+/// `Supported` (so a transferor knows a consult transfer can work); one sending such an
+/// INVITE (§4) may put it in `Require` so a peer that does not know Replaces refuses
+/// (420) instead of starting an unrelated second call.
 pub const REPLACES_OPTION_TAG: &str = "replaces";
 
 /// Why an INVITE with Replaces is refused (RFC 3891 §3); [`ReplacesError::status_code`]
