@@ -8,5 +8,6 @@ pub mod dialog;
 pub mod endpoint;
 pub mod headers;
 pub mod message;
+pub mod refer;
 pub mod sdp;
 pub mod transaction;

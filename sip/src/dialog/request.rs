@@ -17,8 +17,11 @@ impl Dialog {
     /// Request-URI and Route come from the remote target and route set (strict routing
     /// handled); From/To carry the local/remote URIs and tags; the local CSeq is
     /// incremented (starting at 1 for a UAS that has sent nothing yet, §8.1.1.5);
-    /// Max-Forwards is 70; Contact is our local contact on target refresh requests.
-    /// The caller adds the body, Content-Type and Content-Length.
+    /// Max-Forwards is 70; Contact is our local contact on target refresh requests
+    /// (re-INVITE, UPDATE, SUBSCRIBE, NOTIFY) and on REFER, which must carry one
+    /// (RFC 3515 §2: REFER may create a dialog) though it refreshes nothing.
+    /// The caller adds the body, Content-Type and Content-Length, and the method's own
+    /// headers (Refer-To, Event, Subscription-State: see [`crate::refer`]).
     ///
     /// A re-INVITE is refused while an INVITE is in progress or a glare back-off runs
     /// (§14.1), and records itself as the pending client INVITE. A BYE terminates the
@@ -84,7 +87,7 @@ impl Dialog {
         headers.push(to.into());
         headers.push(CallId::new(self.id.call_id.as_str()).into());
         headers.push(typed::CSeq { seq: cseq, method }.into());
-        if is_target_refresh(method) {
+        if is_target_refresh(method) || method == Method::Refer {
             headers.push(self.local_contact.clone().into());
         }
         Request {

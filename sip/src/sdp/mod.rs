@@ -5,7 +5,11 @@
 //!   unknown lines and attributes are kept, unusable bodies give an [`SdpError`].
 //! - [`LocalSession`] makes our offers and answers and keeps the `o=` version rule of
 //!   RFC 3264 §8; [`build_offer`] and [`answer`] are the stateless steps underneath.
-//! - [`process_answer`] reads the answer to one of our offers.
+//! - [`process_answer`] reads the answer to one of our offers
+//!   ([`LocalSession::process_answer`] also records whether the peer holds us).
+//! - Hold and resume (RFC 3264 §8.4, RFC 6337 §5.3) are session state:
+//!   [`LocalSession::hold_offer`], [`LocalSession::resume_offer`]; a new leg's
+//!   [`LocalSession`] starts sendrecv whatever other legs do.
 //! - [`Codec`] and [`Direction`] are what the edge maps onto the media pipeline.
 //!
 //! ```
@@ -24,6 +28,7 @@
 //! ```
 
 mod answer;
+mod hold;
 mod model;
 mod offer;
 mod parse;

@@ -147,6 +147,10 @@ pub struct LocalSession {
     session_id: u64,
     version: u64,
     last_sent: Option<SessionDescription>,
+    /// We hold the peer (RFC 6337 §5.3): see `sdp/hold.rs`.
+    pub(super) holding: bool,
+    /// The peer's last offer or answer asked us not to send (it holds us).
+    pub(super) held_by_peer: bool,
 }
 
 impl LocalSession {
@@ -157,6 +161,8 @@ impl LocalSession {
             session_id,
             version: session_version,
             last_sent: None,
+            holding: false,
+            held_by_peer: false,
         }
     }
 
@@ -169,20 +175,47 @@ impl LocalSession {
         self.version
     }
 
-    /// An offer, initial or a re-offer (hold, resume, refresh), with the right version.
+    /// An offer, initial or a re-offer (refresh), with the right version. Its direction
+    /// is `local.direction` limited by the session's hold state
+    /// ([`LocalSession::offer_direction`]), so a refresh while held stays held.
     pub fn offer(&mut self, local: &LocalMedia) -> SessionDescription {
-        let sdp = build_offer(local, self.origin(local.address));
+        let direction = local.direction.restricted_to(self.offer_direction());
+        self.offer_with_direction(local, direction)
+    }
+
+    /// An offer stating exactly `direction`, with the right version.
+    pub fn offer_with_direction(
+        &mut self,
+        local: &LocalMedia,
+        direction: Direction,
+    ) -> SessionDescription {
+        let local = LocalMedia {
+            direction,
+            ..local.clone()
+        };
+        let sdp = build_offer(&local, self.origin(local.address));
         self.seal(sdp, local.address)
     }
 
     /// An answer to `offer`, with the right version. On error nothing is recorded.
+    ///
+    /// The direction follows RFC 6337 §5.1 (sendonly → recvonly, recvonly → sendonly,
+    /// inactive → inactive, sendrecv → sendrecv, whatever we answered before), limited
+    /// by `local.direction` and by our own hold (sendonly). An offer that does not
+    /// want our media (sendonly, inactive, or `c=0.0.0.0`) means the peer holds us.
     pub fn answer(
         &mut self,
         offer: &SessionDescription,
         local: &LocalMedia,
     ) -> Result<Answer, OfferAnswerError> {
-        let mut a = answer(offer, local, self.origin(local.address))?;
+        let local = LocalMedia {
+            direction: local.direction.restricted_to(self.hold_limit()),
+            ..local.clone()
+        };
+        let mut a = answer(offer, &local, self.origin(local.address))?;
         a.sdp = self.seal(a.sdp, local.address);
+        self.held_by_peer =
+            !super::hold::stated_direction(offer, a.negotiated.media_index).receives();
         Ok(a)
     }
 
