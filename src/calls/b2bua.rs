@@ -1,7 +1,7 @@
 //! The B2BUA route: ring a registered user on a second dialog, relay
 //! provisional and final responses back, and bridge the media through sotto.
 
-use super::call::{BLeg, Call, Route, Side};
+use super::call::{Call, Leg, LegIx, Origin, Route, Uac};
 use super::CallControl;
 use crate::media_rt::LegRemote;
 use rsip::{Header, Method, Request, Response};
@@ -49,75 +49,86 @@ impl CallControl {
             // Known user, not registered: 480 Temporarily Unavailable.
             return self.reply(now, ep, tx, &request, 480, vec![]);
         };
-        let Some((a, a_leg, a_sdp)) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+        let Some(a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let Some(b_leg) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
-            let extra = vec![Header::RetryAfter("5".into())];
-            return self.reply(now, ep, tx, &request, 503, extra);
-        };
-        let local = LocalMedia::new(self.ports.ip(), b_leg.port);
-        let mut b_session = LocalSession::new(self.random() >> 12, self.random() >> 12);
-        let b_offer = b_session.offer(&local);
-        let b_invite = self.build_b_invite(&request, &binding.contact, &user, &b_offer.to_string());
-        let btx = ep.send_request(now, b_invite.clone(), binding.peer);
         let id = self.next_call;
         self.next_call += 1;
-        let b = BLeg {
-            tx: btx,
-            invite: b_invite,
-            peer: binding.peer,
-            dialog: None,
-            offer: b_offer,
-            sdp: b_session,
-            answered: false,
-            rtp_port: b_leg.port,
-            remote: b_leg.remote(),
-        };
         let call = Call {
             id,
             name: format!("c{id}"),
-            route: Route::Agent(user),
+            route: Route::Agent(user.clone()),
             started: now,
-            a,
-            b: Some(b),
-            pending_media: vec![a_leg, b_leg],
+            legs: vec![a],
             media: None,
-            a_sdp: Some(a_sdp),
             ending: None,
             codec: None,
         };
-        self.by_client_tx.insert(btx, id);
-        self.ring_deadlines
-            .push(std::cmp::Reverse((now + super::RING_TIMEOUT, id)));
         self.insert_call(now, call);
+        let caller = caller_of(&request);
+        let target = binding.contact.clone();
+        if self
+            .place_leg(now, id, &target, binding.peer, &user, &caller, ep)
+            .is_none()
+        {
+            let extra = vec![Header::RetryAfter("5".into())];
+            self.reply(now, ep, tx, &request, 503, extra);
+            self.end_call(now, id, "no RTP port");
+        }
     }
 
-    /// The INVITE toward the callee: a new dialog of ours, the caller shown
+    /// Places a new leg of call `id`: binds its RTP sockets, sends our
+    /// INVITE with an offer to `target` at `peer`, `caller` shown in From.
+    /// None when no RTP port is free.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn place_leg(
+        &mut self,
+        now: Instant,
+        id: u64,
+        target: &rsip::Uri,
+        peer: Peer,
+        user: &str,
+        caller: &(Option<String>, String),
+        ep: &mut Endpoint,
+    ) -> Option<LegIx> {
+        let bound = self.ports.bind(sotto_media::codec::Codec::Pcmu)?;
+        let local = LocalMedia::new(self.ports.ip(), bound.port);
+        let mut session = LocalSession::new(self.random() >> 12, self.random() >> 12);
+        let offer = session.offer(&local);
+        let invite = self.build_b_invite(caller, target, user, &offer.to_string());
+        let tx = ep.send_request(now, invite.clone(), peer);
+        let call = self.calls.get_mut(&id)?;
+        let ix = call.legs.len();
+        call.legs.push(Leg {
+            origin: Origin::Uac(Uac { tx, invite, offer }),
+            peer,
+            dialog: None,
+            sdp: session,
+            answered: false,
+            confirmed: false,
+            rtp_port: bound.port,
+            remote: bound.remote(),
+            pending_media: Some(bound),
+            gone: false,
+        });
+        self.by_client_tx.insert(tx, (id, ix));
+        self.ring_deadlines
+            .push(std::cmp::Reverse((now + super::RING_TIMEOUT, id, ix)));
+        Some(ix)
+    }
+
+    /// The INVITE toward a callee: a new dialog of ours, the caller shown
     /// in From (display name and user kept), our offer.
     fn build_b_invite(
         &mut self,
-        a_invite: &Request,
+        caller: &(Option<String>, String),
         target: &rsip::Uri,
         user: &str,
         sdp: &str,
     ) -> Request {
-        let caller = a_invite.headers.iter().find_map(|h| match h {
-            Header::From(f) => rsip::typed::From::try_from(f.clone()).ok(),
-            _ => None,
-        });
-        let (display, caller_user) = caller
-            .map(|f| {
-                (
-                    f.display_name.clone(),
-                    f.uri
-                        .auth
-                        .map(|a| a.user)
-                        .unwrap_or_else(|| "anonymous".into()),
-                )
-            })
-            .unwrap_or((None, "anonymous".into()));
+        let (display, caller_user) = caller;
         let display = display
+            .as_ref()
             .map(|d| format!("\"{}\" ", d.trim_matches('"')))
             .unwrap_or_default();
         let local = self.cfg.local;
@@ -144,7 +155,7 @@ impl CallControl {
         }
     }
 
-    /// A response on one of our client transactions (the B leg's INVITE).
+    /// A response on one of our client transactions (a placed leg's INVITE).
     pub(super) fn on_response(
         &mut self,
         now: Instant,
@@ -152,39 +163,47 @@ impl CallControl {
         response: Response,
         ep: &mut Endpoint,
     ) {
-        let Some(&id) = self.by_client_tx.get(&tx) else {
+        let Some(&(id, ix)) = self.by_client_tx.get(&tx) else {
             return; // responses to our BYEs need nothing more
         };
         let code = response.status_code.code();
         match code {
             100 => {}
-            101..=199 => self.on_b_ringing(now, id, ep),
-            200..=299 => self.on_b_answered(now, id, tx, response, ep),
+            101..=199 => self.on_leg_ringing(now, id, ep),
+            200..=299 => self.on_leg_answered(now, id, ix, tx, response, ep),
             _ => {
                 self.by_client_tx.remove(&tx);
-                self.on_b_failed(now, id, code, ep);
+                self.on_leg_failed(now, id, ix, code, ep);
             }
         }
     }
 
-    fn on_b_ringing(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
+    /// A placed leg rings: the caller hears it (180) unless already answered.
+    fn on_leg_ringing(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        if call.a.answered || call.a.ringing || call.ending.is_some() {
+        let first = &mut call.legs[0];
+        if first.answered || call.ending.is_some() {
             return;
         }
-        call.a.ringing = true;
-        let (tx, tag) = (call.a.tx, call.a.local_tag.clone());
-        let invite = call.a.invite.clone();
+        let Origin::Uas(uas) = &mut first.origin else {
+            return;
+        };
+        if uas.ringing {
+            return;
+        }
+        uas.ringing = true;
+        let (tx, tag, invite) = (uas.tx, uas.local_tag.clone(), uas.invite.clone());
         let resp = self.response(&invite, 180, Some(&tag));
         ep.respond(now, tx, resp);
     }
 
-    fn on_b_answered(
+    fn on_leg_answered(
         &mut self,
         now: Instant,
         id: u64,
+        ix: LegIx,
         tx: ClientTxId,
         response: Response,
         ep: &mut Endpoint,
@@ -192,56 +211,71 @@ impl CallControl {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let Some(b) = call.b.as_mut() else { return };
-        if b.answered {
+        let ending = call.ending.is_some();
+        let leg = &mut call.legs[ix];
+        let Origin::Uac(uac) = &leg.origin else {
+            return;
+        };
+        if leg.answered {
             return; // a retransmitted 2xx: the endpoint re-sent our ACK
         }
-        b.answered = true;
-        let dialog = match Dialog::from_uac(&b.invite, &response) {
+        leg.answered = true;
+        let dialog = match Dialog::from_uac(&uac.invite, &response) {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!("callee's 2xx forms no dialog: {e}");
                 self.by_client_tx.remove(&tx);
-                return self.on_b_failed(now, id, 502, ep);
+                return self.on_leg_failed(now, id, ix, 502, ep);
             }
         };
         let ack = dialog.create_ack(1, unsent_via());
-        ep.ack_2xx(tx, ack, b.peer);
-        if let Some(cid) = sotto_sip::message::call_id(&b.invite) {
-            let key = (cid.to_string(), dialog.local_tag().as_str().to_string());
-            self.by_dialog.insert(key, (id, Side::B));
+        ep.ack_2xx(tx, ack, leg.peer);
+        leg.confirmed = true;
+        leg.dialog = Some(dialog);
+        if let Some(key) = leg.key() {
+            self.by_dialog.insert(key, (id, ix));
         }
-        b.dialog = Some(dialog);
-        if call.ending.is_some() {
-            // The caller cancelled while the callee answered: end the callee.
-            return self.hang_up(now, id, "cancelled", ep);
+        if ending || leg.gone {
+            // Cancelled while the callee answered: end the callee.
+            return self.bye_leg(now, id, ix, ep);
         }
         let negotiated = SessionDescription::parse(&response.body)
             .map_err(|e| e.to_string())
-            .and_then(|ans| sdp::process_answer(&b.offer, &ans).map_err(|e| e.to_string()));
+            .and_then(|ans| {
+                leg.sdp
+                    .process_answer(&uac.offer, &ans)
+                    .map_err(|e| e.to_string())
+            });
         match negotiated {
-            Ok(neg) => apply_negotiated(&b.remote, &neg),
+            Ok(neg) => apply_negotiated(&leg.remote, &neg),
             Err(e) => {
                 tracing::warn!("callee's SDP answer unusable: {e}");
-                let (a_tx, invite, tag) =
-                    (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
-                call.a.answered = true;
-                let resp = self.response(&invite, 488, Some(&tag));
-                ep.respond(now, a_tx, resp);
-                return self.hang_up(now, id, "no common media with callee", ep);
+                self.bye_leg(now, id, ix, ep);
+                return self.on_leg_failed(now, id, ix, 488, ep);
             }
         }
-        // Answer the caller and start relaying.
+        self.connect_two_party(now, id, ep);
+    }
+
+    /// The first placed leg answered a plain B2BUA call: answer the caller
+    /// and start relaying.
+    fn connect_two_party(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
         let Some(mut call) = self.calls.remove(&id) else {
             return;
         };
-        let sdp = call.a_sdp.take().unwrap_or_default();
-        if !self.answer_a_leg(now, &mut call.a, &sdp, ep) {
-            self.calls.insert(id, call);
-            return self.hang_up(now, id, "caller's INVITE formed no dialog", ep);
+        if call.legs.len() == 2 && call.legs[0].uas().is_some() && !call.legs[0].answered {
+            let sdp = match &mut call.legs[0].origin {
+                Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
+                Origin::Uac(_) => String::new(),
+            };
+            if !self.answer_a_leg(now, &mut call.legs[0], &sdp, ep) {
+                self.calls.insert(id, call);
+                return self.hang_up(now, id, "caller's INVITE formed no dialog", ep);
+            }
         }
-        let legs = std::mem::take(&mut call.pending_media);
-        if let Ok([a_leg, b_leg]) = <[_; 2]>::try_from(legs) {
+        let a_leg = call.legs[0].pending_media.take();
+        let b_leg = call.legs.get_mut(1).and_then(|l| l.pending_media.take());
+        if let (Some(a_leg), Some(b_leg)) = (a_leg, b_leg) {
             call.codec = Some(format!(
                 "{}/{}",
                 a_leg.remote().borrow().codec.encoding_name(),
@@ -261,12 +295,15 @@ impl CallControl {
         }
     }
 
-    fn on_b_failed(&mut self, now: Instant, id: u64, code: u16, ep: &mut Endpoint) {
+    /// A placed leg refused, timed out or had unusable SDP.
+    fn on_leg_failed(&mut self, now: Instant, id: u64, ix: LegIx, code: u16, ep: &mut Endpoint) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        if !call.a.answered {
-            call.a.answered = true;
+        call.legs[ix].gone = true;
+        let first = &mut call.legs[0];
+        if let (false, Origin::Uas(uas)) = (first.answered, &first.origin) {
+            first.answered = true;
             // Pass the callee's refusal back; what a caller cannot act on
             // becomes 480 (§21.4.18).
             let to_caller = match code {
@@ -276,50 +313,64 @@ impl CallControl {
                 500..=599 => 480,
                 c => c,
             };
-            let (tx, invite, tag) = (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
+            let (tx, invite, tag) = (uas.tx, uas.invite.clone(), uas.local_tag.clone());
             let resp = self.response(&invite, to_caller, Some(&tag));
             ep.respond(now, tx, resp);
         }
-        self.end_call(now, id, "callee refused");
+        self.hang_up(now, id, "callee refused", ep);
+    }
+
+    /// A placed leg rang too long: cancel it.
+    pub(super) fn no_answer(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+        if let Some(tx) = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.legs.get(ix))
+            .and_then(|l| l.uac().map(|u| u.tx))
+        {
+            self.by_client_tx.remove(&tx);
+            ep.cancel(now, tx);
+        }
+        self.on_leg_failed(now, id, ix, 480, ep);
     }
 
     pub(super) fn on_cancelled(&mut self, now: Instant, tx: ServerTxId, ep: &mut Endpoint) {
-        let Some(&id) = self.by_server_tx.get(&tx) else {
+        let Some(&(id, ix)) = self.by_server_tx.get(&tx) else {
             return;
         };
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        if call.a.answered {
+        let leg = &mut call.legs[ix];
+        let Origin::Uas(uas) = &leg.origin else {
+            return;
+        };
+        if leg.answered {
             return;
         }
-        call.a.answered = true;
+        leg.answered = true;
+        leg.gone = true;
         call.ending = Some("caller cancelled");
-        let (invite, tag) = (call.a.invite.clone(), call.a.local_tag.clone());
-        let b = call.b.as_ref().map(|b| (b.tx, b.answered));
+        let (invite, tag) = (uas.invite.clone(), uas.local_tag.clone());
         let resp = self.response(&invite, 487, Some(&tag));
         ep.respond(now, tx, resp);
-        match b {
-            // The callee's 487 (or 200, then BYE) ends the call.
-            Some((btx, false)) => ep.cancel(now, btx),
-            _ => self.end_call(now, id, "caller cancelled"),
-        }
+        self.hang_up(now, id, "caller cancelled", ep);
     }
 
     pub(super) fn on_client_timeout(&mut self, now: Instant, tx: ClientTxId, ep: &mut Endpoint) {
-        if let Some(id) = self.by_client_tx.remove(&tx) {
-            self.on_b_failed(now, id, 408, ep);
+        if let Some((id, ix)) = self.by_client_tx.remove(&tx) {
+            self.on_leg_failed(now, id, ix, 408, ep);
         }
     }
 
     pub(super) fn on_ack_timeout(&mut self, now: Instant, tx: ServerTxId, ep: &mut Endpoint) {
-        if let Some(&id) = self.by_server_tx.get(&tx) {
+        if let Some(&(id, _)) = self.by_server_tx.get(&tx) {
             self.hang_up(now, id, "caller never ACKed", ep);
         }
     }
 
-    /// Ends a call from our side: BYE to confirmed legs, CANCEL to a ringing
-    /// callee, a final response to an unanswered caller.
+    /// Ends a call from our side: BYE to confirmed legs, CANCEL to ringing
+    /// ones, a final response to an unanswered caller.
     pub(super) fn hang_up(
         &mut self,
         now: Instant,
@@ -327,63 +378,46 @@ impl CallControl {
         reason: &'static str,
         ep: &mut Endpoint,
     ) {
-        self.bye_leg(now, id, Side::A, ep);
-        self.bye_leg(now, id, Side::B, ep);
+        let n = self.calls.get(&id).map_or(0, |c| c.legs.len());
+        for ix in 0..n {
+            self.bye_leg(now, id, ix, ep);
+        }
         self.end_call(now, id, reason);
     }
 
-    /// One side hung up: end the other side and the call.
-    pub(super) fn hang_up_except(
-        &mut self,
-        now: Instant,
-        id: u64,
-        gone: Side,
-        reason: &'static str,
-        ep: &mut Endpoint,
-    ) {
-        let other = match gone {
-            Side::A => Side::B,
-            Side::B => Side::A,
-        };
-        self.bye_leg(now, id, other, ep);
-        self.end_call(now, id, reason);
-    }
-
-    fn bye_leg(&mut self, now: Instant, id: u64, side: Side, ep: &mut Endpoint) {
+    /// Ends one leg from our side (once): BYE when answered, CANCEL when
+    /// ringing, a final response when it is an INVITE we have not answered.
+    pub(super) fn bye_leg(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
         let draining = self.draining.is_some();
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        match side {
-            Side::A if !call.a.answered => {
-                call.a.answered = true;
+        let Some(leg) = call.legs.get_mut(ix) else {
+            return;
+        };
+        let was_gone = std::mem::replace(&mut leg.gone, true);
+        match &leg.origin {
+            Origin::Uas(uas) if !leg.answered => {
+                leg.answered = true;
                 let code = if draining { 503 } else { 480 };
-                let (tx, invite, tag) =
-                    (call.a.tx, call.a.invite.clone(), call.a.local_tag.clone());
+                let (tx, invite, tag) = (uas.tx, uas.invite.clone(), uas.local_tag.clone());
                 let resp = self.response(&invite, code, Some(&tag));
                 ep.respond(now, tx, resp);
             }
-            Side::A => {
-                let peer = call.a.peer;
-                if let Some(bye) = call
-                    .a
+            Origin::Uac(uac) if !leg.answered => {
+                if !was_gone {
+                    ep.cancel(now, uac.tx);
+                }
+            }
+            _ if was_gone => {}
+            _ => {
+                let peer = leg.peer;
+                if let Some(bye) = leg
                     .dialog
                     .as_mut()
                     .and_then(|d| d.create_request(Method::Bye, unsent_via()).ok())
                 {
                     ep.send_request(now, bye, peer);
-                }
-            }
-            Side::B => {
-                let Some(b) = call.b.as_mut() else { return };
-                if !b.answered {
-                    ep.cancel(now, b.tx);
-                } else if let Some(bye) = b
-                    .dialog
-                    .as_mut()
-                    .and_then(|d| d.create_request(Method::Bye, unsent_via()).ok())
-                {
-                    ep.send_request(now, bye, b.peer);
                 }
             }
         }
@@ -395,16 +429,13 @@ impl CallControl {
             return;
         };
         call.ending.get_or_insert(reason);
-        self.by_server_tx.remove(&call.a.tx);
-        if let Some(cid) = sotto_sip::message::call_id(&call.a.invite) {
-            self.by_dialog
-                .remove(&(cid.to_string(), call.a.local_tag.clone()));
-        }
-        if let Some(b) = &call.b {
-            self.by_client_tx.remove(&b.tx);
-            if let (Some(cid), Some(d)) = (sotto_sip::message::call_id(&b.invite), &b.dialog) {
-                self.by_dialog
-                    .remove(&(cid.to_string(), d.local_tag().as_str().to_string()));
+        for leg in &call.legs {
+            match &leg.origin {
+                Origin::Uas(u) => self.by_server_tx.remove(&u.tx),
+                Origin::Uac(u) => self.by_client_tx.remove(&u.tx),
+            };
+            if let Some(key) = leg.key() {
+                self.by_dialog.remove(&key);
             }
         }
         if let Some(m) = call.media.as_mut() {
@@ -412,4 +443,22 @@ impl CallControl {
         }
         self.unpublish(now, &call, reason);
     }
+}
+
+/// Display name and user of a request's From, for the legs we place on its behalf.
+pub(super) fn caller_of(request: &Request) -> (Option<String>, String) {
+    let from = request.headers.iter().find_map(|h| match h {
+        Header::From(f) => rsip::typed::From::try_from(f.clone()).ok(),
+        _ => None,
+    });
+    from.map(|f| {
+        (
+            f.display_name.clone(),
+            f.uri
+                .auth
+                .map(|a| a.user)
+                .unwrap_or_else(|| "anonymous".into()),
+        )
+    })
+    .unwrap_or((None, "anonymous".into()))
 }

@@ -1,5 +1,11 @@
-//! One call: the caller's leg (A, where sotto is UAS) and, for the B2BUA, the
-//! callee's leg (B, where sotto is UAC).
+//! One call: its legs (one SIP dialog and one RTP stream each) and its media.
+//!
+//! A leg is either one we answer (we are UAS: the caller's INVITE) or one we
+//! place (we are UAC: an agent, a dial number through the trunk). A plain
+//! B2BUA call is leg 0 (caller) and leg 1 (callee); call control adds legs for
+//! consults and conferences. Legs are never removed from `legs` while the call
+//! lives (their index is their identity in the indices); a leg that ended is
+//! marked `gone`.
 
 use crate::media_rt::{BoundLeg, LegRemote, MediaTask};
 use rsip::Request;
@@ -9,12 +15,8 @@ use sotto_sip::sdp::{LocalSession, SessionDescription};
 use std::time::Instant;
 use tokio::sync::watch;
 
-/// Which leg of a call a dialog belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    A,
-    B,
-}
+/// A leg's index in its call.
+pub type LegIx = usize;
 
 /// (Call-ID, our tag): how an in-dialog request finds its call.
 pub type CallKey = (String, String);
@@ -34,35 +36,87 @@ impl Route {
     }
 }
 
-/// The leg toward the caller.
-pub struct ALeg {
+/// A leg we answer: the INVITE we received.
+pub struct Uas {
     pub tx: ServerTxId,
     pub invite: Request,
-    pub peer: Peer,
     pub local_tag: String,
-    pub dialog: Option<Dialog>,
-    pub sdp: LocalSession,
     /// Our offer in the 200 when the INVITE had none (answer comes in the ACK).
     pub our_offer: Option<SessionDescription>,
-    pub answered: bool,
+    /// Our answer to the INVITE's offer, sent when the call is answered.
+    pub answer_sdp: Option<String>,
     /// A 180 went out.
     pub ringing: bool,
+}
+
+/// A leg we place: our INVITE.
+pub struct Uac {
+    pub tx: ClientTxId,
+    pub invite: Request,
+    pub offer: SessionDescription,
+}
+
+pub enum Origin {
+    Uas(Uas),
+    Uac(Uac),
+}
+
+pub struct Leg {
+    pub origin: Origin,
+    pub peer: Peer,
+    pub dialog: Option<Dialog>,
+    pub sdp: LocalSession,
+    /// A final response was sent (UAS) or a 2xx received (UAC).
+    pub answered: bool,
+    /// The dialog is confirmed (the ACK arrived, or we sent it).
     pub confirmed: bool,
     pub rtp_port: u16,
     pub remote: watch::Sender<LegRemote>,
+    /// Sockets bound but not yet handed to the media runtime (until answer).
+    pub pending_media: Option<BoundLeg>,
+    /// BYE or CANCEL sent or received.
+    pub gone: bool,
 }
 
-/// The leg toward the callee.
-pub struct BLeg {
-    pub tx: ClientTxId,
-    pub invite: Request,
-    pub peer: Peer,
-    pub dialog: Option<Dialog>,
-    pub offer: SessionDescription,
-    pub sdp: LocalSession,
-    pub answered: bool,
-    pub rtp_port: u16,
-    pub remote: watch::Sender<LegRemote>,
+impl Leg {
+    pub fn uas(&self) -> Option<&Uas> {
+        match &self.origin {
+            Origin::Uas(u) => Some(u),
+            Origin::Uac(_) => None,
+        }
+    }
+
+    pub fn uac(&self) -> Option<&Uac> {
+        match &self.origin {
+            Origin::Uac(u) => Some(u),
+            Origin::Uas(_) => None,
+        }
+    }
+
+    /// The INVITE that made this leg (ours or the peer's).
+    pub fn invite(&self) -> &Request {
+        match &self.origin {
+            Origin::Uas(u) => &u.invite,
+            Origin::Uac(u) => &u.invite,
+        }
+    }
+
+    /// Our tag in this leg's dialog, once known.
+    pub fn local_tag(&self) -> Option<String> {
+        match &self.origin {
+            Origin::Uas(u) => Some(u.local_tag.clone()),
+            Origin::Uac(_) => self
+                .dialog
+                .as_ref()
+                .map(|d| d.local_tag().as_str().to_string()),
+        }
+    }
+
+    /// How in-dialog requests find this leg.
+    pub fn key(&self) -> Option<CallKey> {
+        let cid = sotto_sip::message::call_id(self.invite())?;
+        Some((cid.to_string(), self.local_tag()?))
+    }
 }
 
 pub struct Call {
@@ -70,14 +124,16 @@ pub struct Call {
     pub name: String,
     pub route: Route,
     pub started: Instant,
-    pub a: ALeg,
-    pub b: Option<BLeg>,
-    /// Sockets bound but not yet running (B2BUA before answer).
-    pub pending_media: Vec<BoundLeg>,
+    pub legs: Vec<Leg>,
     pub media: Option<MediaTask>,
-    /// Our answer to the caller's offer, sent when the callee answers.
-    pub a_sdp: Option<String>,
     /// Hang-up in progress: what ended it.
     pub ending: Option<&'static str>,
     pub codec: Option<String>,
+}
+
+impl Call {
+    /// The leg that started the call (the caller's, for inbound calls).
+    pub fn first(&self) -> &Leg {
+        &self.legs[0]
+    }
 }

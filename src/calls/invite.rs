@@ -1,9 +1,8 @@
 //! A new INVITE: admission (draining, call limit), routing by Request-URI
 //! user, the SDP offer, and the `echo` route.
 
-use super::call::{ALeg, Call, Route, Side};
+use super::call::{Call, Leg, LegIx, Origin, Route, Uas};
 use super::CallControl;
-use crate::media_rt::BoundLeg;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
 use sotto_media::denoise::Denoise;
@@ -96,20 +95,20 @@ impl CallControl {
         peer: Peer,
         offer: Option<SessionDescription>,
         ep: &mut Endpoint,
-    ) -> Option<(ALeg, BoundLeg, String)> {
-        let Some(leg) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+    ) -> Option<Leg> {
+        let Some(bound) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
             tracing::warn!("RTP port range exhausted");
             let extra = vec![Header::RetryAfter("5".into())];
             self.reply(now, ep, tx, request, 503, extra);
             return None;
         };
-        let local = LocalMedia::new(self.ports.ip(), leg.port);
+        let local = LocalMedia::new(self.ports.ip(), bound.port);
         let (sid, sver) = (self.random() >> 12, self.random() >> 12);
         let mut session = LocalSession::new(sid, sver);
         let (sdp, our_offer) = match &offer {
             Some(o) => match session.answer(o, &local) {
                 Ok(ans) => {
-                    super::b2bua::apply_negotiated(&leg.remote(), &ans.negotiated);
+                    super::b2bua::apply_negotiated(&bound.remote(), &ans.negotiated);
                     (ans.sdp.to_string(), None)
                 }
                 Err(e) => {
@@ -123,21 +122,25 @@ impl CallControl {
                 (o.to_string(), Some(o))
             }
         };
-        let a = ALeg {
-            tx,
-            invite: request.clone(),
+        Some(Leg {
+            origin: Origin::Uas(Uas {
+                tx,
+                invite: request.clone(),
+                local_tag: self.token(),
+                our_offer,
+                answer_sdp: Some(sdp),
+                ringing: false,
+            }),
             peer,
-            local_tag: self.token(),
             dialog: None,
             sdp: session,
-            our_offer,
             answered: false,
-            ringing: false,
             confirmed: false,
-            rtp_port: leg.port,
-            remote: leg.remote(),
-        };
-        Some((a, leg, sdp))
+            rtp_port: bound.port,
+            remote: bound.remote(),
+            pending_media: Some(bound),
+            gone: false,
+        })
     }
 
     fn start_echo(
@@ -149,66 +152,73 @@ impl CallControl {
         offer: Option<SessionDescription>,
         ep: &mut Endpoint,
     ) {
-        let Some((mut a, leg, sdp)) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+        let Some(mut a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let codec = codec_name(&leg);
+        let Some(bound) = a.pending_media.take() else {
+            return;
+        };
+        let codec = bound.remote().borrow().codec.encoding_name().to_string();
         let denoise = self.cfg.denoise != Denoise::Off;
         let seed = self.random() as u32;
-        let Some(media) = self.media.echo(leg, denoise, seed).ok() else {
+        let Some(media) = self.media.echo(bound, denoise, seed).ok() else {
             return self.reply(now, ep, tx, &request, 500, vec![]);
         };
-        let id = self.next_call;
-        self.next_call += 1;
+        let sdp = match &mut a.origin {
+            Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
+            Origin::Uac(_) => String::new(),
+        };
         if !self.answer_a_leg(now, &mut a, &sdp, ep) {
             return;
         }
+        let id = self.next_call;
+        self.next_call += 1;
         let call = Call {
             id,
             name: format!("c{id}"),
             route: Route::Echo,
             started: now,
-            a,
-            b: None,
-            pending_media: Vec::new(),
+            legs: vec![a],
             media: Some(media),
-            a_sdp: None,
             ending: None,
             codec: Some(codec),
         };
         self.insert_call(now, call);
     }
 
-    /// Sends the 200 with `sdp` on the A leg and creates its dialog. False
-    /// when the INVITE could not form a dialog (answered 400 instead).
+    /// Sends the 200 with `sdp` on a leg we answer and creates its dialog.
+    /// False when the INVITE could not form a dialog (answered 400 instead).
     pub(super) fn answer_a_leg(
         &mut self,
         now: Instant,
-        a: &mut ALeg,
+        a: &mut Leg,
         sdp: &str,
         ep: &mut Endpoint,
     ) -> bool {
-        let resp = Self::with_sdp(self.response(&a.invite, 200, Some(&a.local_tag)), sdp);
+        let Origin::Uas(uas) = &a.origin else {
+            return false;
+        };
+        let (tx, invite, tag) = (uas.tx, uas.invite.clone(), uas.local_tag.clone());
+        let resp = Self::with_sdp(self.response(&invite, 200, Some(&tag)), sdp);
         let contact = rsip::typed::Contact {
             display_name: None,
             uri: rsip::Uri::try_from(self.contact_uri().as_str()).expect("our contact parses"),
             params: vec![],
         };
-        match Dialog::from_uas(&a.invite, Tag::new(a.local_tag.clone()), contact) {
+        a.answered = true;
+        match Dialog::from_uas(&invite, Tag::new(tag.clone()), contact) {
             Ok(mut d) => {
                 let _ = d.on_response_sent(&resp);
                 a.dialog = Some(d);
             }
             Err(e) => {
                 tracing::debug!("INVITE cannot form a dialog: {e}");
-                let tag = a.local_tag.clone();
-                let resp = self.response(&a.invite, 400, Some(&tag));
-                ep.respond(now, a.tx, resp);
+                let resp = self.response(&invite, 400, Some(&tag));
+                ep.respond(now, tx, resp);
                 return false;
             }
         }
-        ep.respond(now, a.tx, resp);
-        a.answered = true;
+        ep.respond(now, tx, resp);
         true
     }
 
@@ -221,27 +231,19 @@ impl CallControl {
         request: Request,
         ep: &mut Endpoint,
     ) {
-        let Some((id, side)) = self.find_dialog(&request) else {
+        let Some((id, ix)) = self.find_dialog(&request) else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
         let ip = self.ports.ip();
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
-        let (dialog, port, remote, session) = match side {
-            Side::A => (
-                call.a.dialog.as_mut(),
-                call.a.rtp_port,
-                call.a.remote.clone(),
-                &mut call.a.sdp,
-            ),
-            Side::B => {
-                let Some(b) = call.b.as_mut() else {
-                    return self.reply(now, ep, tx, &request, 481, vec![]);
-                };
-                (b.dialog.as_mut(), b.rtp_port, b.remote.clone(), &mut b.sdp)
-            }
-        };
+        let (dialog, port, remote, session) = (
+            leg.dialog.as_mut(),
+            leg.rtp_port,
+            leg.remote.clone(),
+            &mut leg.sdp,
+        );
         let Some(dialog) = dialog else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
@@ -275,30 +277,38 @@ impl CallControl {
             }
         };
         let resp = Self::with_sdp(self.response(&request, 200, Some(&tag)), &sdp);
-        if let Some(call) = self.calls.get_mut(&id) {
-            let d = match side {
-                Side::A => call.a.dialog.as_mut(),
-                Side::B => call.b.as_mut().and_then(|b| b.dialog.as_mut()),
-            };
-            if let Some(d) = d {
-                let _ = d.on_response_sent(&resp);
-            }
+        if let Some(d) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.legs.get_mut(ix))
+            .and_then(|l| l.dialog.as_mut())
+        {
+            let _ = d.on_response_sent(&resp);
         }
         ep.respond(now, tx, resp);
     }
 
     pub(super) fn insert_call(&mut self, now: Instant, call: Call) {
         let id = call.id;
-        self.by_server_tx.insert(call.a.tx, id);
-        if let Some(cid) = sotto_sip::message::call_id(&call.a.invite) {
-            self.by_dialog
-                .insert((cid.to_string(), call.a.local_tag.clone()), (id, Side::A));
+        for (ix, leg) in call.legs.iter().enumerate() {
+            self.index_leg(id, ix, leg);
         }
         self.publish(now, &call);
         self.calls.insert(id, call);
     }
-}
 
-fn codec_name(leg: &BoundLeg) -> String {
-    leg.remote().borrow().codec.encoding_name().to_string()
+    /// Makes a leg findable by its transaction and dialog.
+    pub(super) fn index_leg(&mut self, id: u64, ix: LegIx, leg: &Leg) {
+        match &leg.origin {
+            Origin::Uas(u) => {
+                self.by_server_tx.insert(u.tx, (id, ix));
+            }
+            Origin::Uac(u) => {
+                self.by_client_tx.insert(u.tx, (id, ix));
+            }
+        }
+        if let Some(key) = leg.key() {
+            self.by_dialog.insert(key, (id, ix));
+        }
+    }
 }

@@ -17,7 +17,7 @@ mod publish;
 mod requests;
 mod uas;
 
-pub use call::{CallKey, Side};
+pub use call::{CallKey, LegIx};
 
 use crate::http::RegistrationView;
 use crate::live::LiveCalls;
@@ -75,16 +75,16 @@ pub struct CallControl {
     store: Option<StoreHandle>,
     next_call: u64,
     calls: HashMap<u64, Call>,
-    /// A-leg INVITE server transactions.
-    by_server_tx: HashMap<ServerTxId, u64>,
-    /// B-leg INVITE client transactions.
-    by_client_tx: HashMap<ClientTxId, u64>,
+    /// INVITE server transactions of legs we answer.
+    by_server_tx: HashMap<ServerTxId, (u64, LegIx)>,
+    /// INVITE client transactions of legs we place.
+    by_client_tx: HashMap<ClientTxId, (u64, LegIx)>,
     /// Dialogs by (Call-ID, our tag).
-    by_dialog: HashMap<(String, String), (u64, Side)>,
+    by_dialog: HashMap<CallKey, (u64, LegIx)>,
     draining: Option<Instant>,
     drain_check: Instant,
-    /// When ringing B legs give up, earliest first (stale entries skipped).
-    ring_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
+    /// When legs we place give up ringing, earliest first (stale entries skipped).
+    ring_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64, LegIx)>>,
     finished: bool,
     rng: u64,
     next_purge: Instant,
@@ -198,7 +198,7 @@ impl crate::sip_driver::TransactionUser for CallControl {
     }
 
     fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
-        while let Some(std::cmp::Reverse((at, id))) = self.ring_deadlines.peek().copied() {
+        while let Some(std::cmp::Reverse((at, id, ix))) = self.ring_deadlines.peek().copied() {
             if at > now {
                 break;
             }
@@ -206,10 +206,11 @@ impl crate::sip_driver::TransactionUser for CallControl {
             let ringing = self
                 .calls
                 .get(&id)
-                .is_some_and(|c| !c.a.answered && c.b.as_ref().is_some_and(|b| !b.answered));
+                .and_then(|c| c.legs.get(ix))
+                .is_some_and(|l| !l.answered && !l.gone);
             if ringing {
-                tracing::info!(call = id, "no answer within {RING_TIMEOUT:?}");
-                self.hang_up(now, id, "no answer", ep);
+                tracing::info!(call = id, leg = ix, "no answer within {RING_TIMEOUT:?}");
+                self.no_answer(now, id, ix, ep);
             }
         }
         if now >= self.next_purge {

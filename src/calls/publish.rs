@@ -36,43 +36,40 @@ impl CallControl {
     /// Inserts or refreshes a call in the live view (call events only, never
     /// per packet: packet counters are read live by the view).
     pub(super) fn publish(&self, now: Instant, call: &Call) {
+        let first = call.first();
         let state = if call.ending.is_some() {
             CallState::Ending
-        } else if call.a.answered && call.a.dialog.is_some() {
+        } else if first.answered && first.dialog.is_some() {
             CallState::Connected
         } else {
             CallState::Ringing
         };
-        let mut legs = vec![LegSummary {
-            id: format!("{}-a", call.name),
-            role: LegRole::Caller,
-            remote_sip: call.a.peer.addr.to_string(),
-            remote_rtp: call.a.remote.borrow().addr.map(|a| a.to_string()),
-            local_rtp_port: Some(call.a.rtp_port),
-            codec: Some(call.a.remote.borrow().codec.encoding_name().to_string()),
-            packets_in: 0,
-            packets_out: 0,
-            media: Default::default(),
-        }];
-        if let Some(b) = &call.b {
-            legs.push(LegSummary {
-                id: format!("{}-b", call.name),
-                role: LegRole::Callee,
-                remote_sip: b.peer.addr.to_string(),
-                remote_rtp: b.remote.borrow().addr.map(|a| a.to_string()),
-                local_rtp_port: Some(b.rtp_port),
-                codec: Some(b.remote.borrow().codec.encoding_name().to_string()),
+        let legs = call
+            .legs
+            .iter()
+            .enumerate()
+            .map(|(ix, leg)| LegSummary {
+                id: leg_id(&call.name, ix),
+                role: if leg.uas().is_some() {
+                    LegRole::Caller
+                } else {
+                    LegRole::Callee
+                },
+                remote_sip: leg.peer.addr.to_string(),
+                remote_rtp: leg.remote.borrow().addr.map(|a| a.to_string()),
+                local_rtp_port: Some(leg.rtp_port),
+                codec: Some(leg.remote.borrow().codec.encoding_name().to_string()),
                 packets_in: 0,
                 packets_out: 0,
                 media: Default::default(),
-            });
-        }
+            })
+            .collect();
         let summary = CallSummary {
             id: call.name.clone(),
             state,
             route: call.route.name(),
-            from: header_text(&call.a.invite.headers, from_of),
-            to: header_text(&call.a.invite.headers, to_of),
+            from: header_text(&first.invite().headers, from_of),
+            to: header_text(&first.invite().headers, to_of),
             codec: call.codec.clone(),
             since: self.unix_ms(call.started),
             answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
@@ -100,8 +97,8 @@ impl CallControl {
                 started_at: self.unix_ms(call.started) as i64,
                 answered_at,
                 ended_at: Some(self.unix_ms(now) as i64),
-                from_uri: header_text(&call.a.invite.headers, from_of),
-                to_uri: header_text(&call.a.invite.headers, to_of),
+                from_uri: header_text(&call.first().invite().headers, from_of),
+                to_uri: header_text(&call.first().invite().headers, to_of),
                 route: match &call.route {
                     Route::Echo => "echo".into(),
                     Route::Agent(u) => format!("agent:{u}"),
@@ -149,4 +146,10 @@ impl CallControl {
             *shared = views;
         }
     }
+}
+
+/// A leg's name in the API: `c7-a` for the first, `c7-b` the second, …
+fn leg_id(call: &str, ix: usize) -> String {
+    let letter = (b'a' + (ix % 26) as u8) as char;
+    format!("{call}-{letter}")
 }

@@ -1,7 +1,7 @@
 //! Requests that are not a new call: OPTIONS, REGISTER, BYE, re-INVITE, ACK,
 //! and the refusals every UAS owes (§8.2).
 
-use super::call::Side;
+use super::call::LegIx;
 use super::CallControl;
 use crate::registrar::RegisterOutcome;
 use rsip::prelude::UntypedHeader;
@@ -63,7 +63,7 @@ impl CallControl {
     }
 
     /// The call and leg an in-dialog request belongs to.
-    pub(super) fn find_dialog(&self, request: &Request) -> Option<(u64, Side)> {
+    pub(super) fn find_dialog(&self, request: &Request) -> Option<(u64, LegIx)> {
         let cid = call_id(request)?;
         let tag = to_tag(request)?;
         self.by_dialog
@@ -136,17 +136,17 @@ impl CallControl {
     }
 
     fn on_bye(&mut self, now: Instant, tx: ServerTxId, request: Request, ep: &mut Endpoint) {
-        let Some((id, side)) = self.find_dialog(&request) else {
+        let Some((id, ix)) = self.find_dialog(&request) else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
-        let verdict = self.calls.get_mut(&id).and_then(|call| {
-            let dialog = match side {
-                Side::A => call.a.dialog.as_mut(),
-                Side::B => call.b.as_mut().and_then(|b| b.dialog.as_mut()),
-            }?;
-            let mut rnd = || 0u32;
-            dialog.on_request(&request, &mut rnd).ok()
-        });
+        let verdict = self
+            .calls
+            .get_mut(&id)
+            .and_then(|call| call.legs.get_mut(ix))
+            .and_then(|leg| {
+                let mut rnd = || 0u32;
+                leg.dialog.as_mut()?.on_request(&request, &mut rnd).ok()
+            });
         match verdict {
             Some(RequestVerdict::Reject(r)) => {
                 let code = r.status_code().code();
@@ -154,32 +154,48 @@ impl CallControl {
             }
             _ => {
                 self.reply(now, ep, tx, &request, 200, vec![]);
-                let reason = match side {
-                    Side::A => "caller hung up",
-                    Side::B => "callee hung up",
-                };
-                self.hang_up_except(now, id, side, reason, ep);
+                self.on_leg_gone(now, id, ix, ep);
             }
         }
     }
 
+    /// A leg's peer hung up (BYE): the leg is gone; a two-party call ends.
+    pub(super) fn on_leg_gone(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
+            return;
+        };
+        leg.gone = true;
+        let reason = if ix == 0 {
+            "caller hung up"
+        } else {
+            "callee hung up"
+        };
+        self.hang_up(now, id, reason, ep);
+    }
+
     pub(super) fn on_ack(&mut self, _now: Instant, request: Request) {
-        let Some((id, Side::A)) = self.find_dialog(&request) else {
+        let Some((id, ix)) = self.find_dialog(&request) else {
             return;
         };
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        call.a.confirmed = true;
-        if let Some(d) = call.a.dialog.as_mut() {
+        let Some(leg) = call.legs.get_mut(ix) else {
+            return;
+        };
+        let super::call::Origin::Uas(uas) = &mut leg.origin else {
+            return;
+        };
+        leg.confirmed = true;
+        if let Some(d) = leg.dialog.as_mut() {
             let mut rnd = || 0u32;
             let _ = d.on_request(&request, &mut rnd);
         }
         // Late offer: the answer to the offer in our 200 comes in the ACK.
-        if let (Some(our_offer), false) = (call.a.our_offer.take(), request.body.is_empty()) {
+        if let (Some(our_offer), false) = (uas.our_offer.take(), request.body.is_empty()) {
             if let Ok(answer) = sotto_sip::sdp::SessionDescription::parse(&request.body) {
-                if let Ok(neg) = sotto_sip::sdp::process_answer(&our_offer, &answer) {
-                    super::b2bua::apply_negotiated(&call.a.remote, &neg);
+                if let Ok(neg) = leg.sdp.process_answer(&our_offer, &answer) {
+                    super::b2bua::apply_negotiated(&leg.remote, &neg);
                     call.codec = Some(neg.codec.encoding_name().to_string());
                 }
             }
