@@ -1,0 +1,1 @@
+//! The sans-IO call model (in progress).
