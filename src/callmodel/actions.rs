@@ -1,6 +1,6 @@
 //! Agents' actions and the rules that refuse them.
 //!
-//! [`CallModel::check`] is the single place an action is judged: the action
+//! `CallModel::check` is the single place an action is judged: the action
 //! methods call it before changing anything, and [`CallModel::allowed`] asks
 //! it about every action, so the buttons a desktop shows cannot drift from
 //! what the model does.
@@ -168,7 +168,7 @@ fn explain(r: &'static str) -> &'static str {
 }
 
 impl CallModel {
-    /// Every action `by` could take now: exactly those [`check`](Self::check)
+    /// Every action `by` could take now: exactly those `check`
     /// lets through. Empty for customers, dial numbers, ringing legs and
     /// parties not in the call.
     pub fn allowed(&self, by: super::PartyId) -> Vec<Action> {

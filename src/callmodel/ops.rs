@@ -1,4 +1,4 @@
-//! The agents' actions. Each one is judged by [`CallModel::check`] first; a
+//! The agents' actions. Each one is judged by `CallModel::check` first; a
 //! refused action changes nothing and queues no effect.
 //!
 //! Where a party is held and another taken off hold in one step, the Hold

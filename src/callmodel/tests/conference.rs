@@ -186,3 +186,41 @@ fn participants_cannot_hold_consult_or_end() {
         rule::PRIMARY_ONLY
     );
 }
+
+#[test]
+fn consulted_and_conference_agents_get_no_wrap_up_the_primary_does() {
+    let mut clock = Clock::new();
+    let (mut m, ids) = conference_with(&mut clock, &["bob", "carol"]);
+    m.leave_conference(clock.tick(5), ids[0]).unwrap();
+    let dave = m.consult(clock.tick(5), PRIMARY, agent("dave")).unwrap();
+    m.on_answered(clock.tick(1), dave);
+    m.end_consult(clock.tick(5), dave).unwrap();
+    m.resume(clock.tick(1), PRIMARY).unwrap();
+    let fx = drain(&mut m);
+    assert!(wrap_ups(&fx).is_empty());
+    assert_eq!(m.state(), CallState::Conference);
+    m.end(clock.tick(60), PRIMARY).unwrap();
+    let fx = drain(&mut m);
+    assert_eq!(hangups(&fx), vec![CUSTOMER, PRIMARY, ids[1]]);
+    assert_eq!(wrap_ups(&fx), vec![PRIMARY]);
+}
+
+#[test]
+fn primary_leaving_with_only_dial_numbers_left_leaves_nobody_in_control() {
+    let mut clock = Clock::new();
+    let mut m = connected(&mut clock);
+    let ext = m
+        .consult(clock.tick(1), PRIMARY, number("2015532447"))
+        .unwrap();
+    m.on_answered(clock.tick(1), ext);
+    m.conference(clock.tick(1), PRIMARY).unwrap();
+    drain(&mut m);
+    m.leave_conference(clock.tick(5), PRIMARY).unwrap();
+    let fx = drain(&mut m);
+    assert!(!events(&fx)
+        .iter()
+        .any(|e| matches!(e, CallEvent::ControlHandedTo { .. })));
+    assert_eq!(m.state(), CallState::Connected);
+    assert_eq!(hears(&m, CUSTOMER), vec![ext]);
+    assert!(m.parties().all(|p| m.allowed(p.id).is_empty()));
+}
