@@ -49,7 +49,7 @@ use std::time::Instant;
 pub const MAX_PARTICIPANTS: usize = 8;
 
 /// One call: its parties, its state and the effects it still owes the runtime.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallModel {
     /// Present parties (ringing or answered), in the order they were added.
     parties: Vec<Party>,
@@ -68,7 +68,7 @@ enum Phase {
     /// Waiting for the legs that make the call to answer.
     Dialing {
         /// An outbound call dials its callee once the agent answered.
-        then: Option<crate::callmodel::Target>,
+        then: Option<Target>,
         /// The ringing leg is a blind-transfer target: if it fails the
         /// call is dropped (SPEC §1 "Blind transfer").
         blind: bool,

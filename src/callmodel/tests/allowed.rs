@@ -107,7 +107,7 @@ fn check_allowed_matches_actions(m: &CallModel, now: Instant) {
                 allowed.contains(&action),
             );
             if outcome.is_err() {
-                assert_eq!(n.effects, m.effects, "a refused {action} queued effects");
+                assert!(n == *m, "a refused {action} by {by} changed the call");
             }
         }
     }
