@@ -4,8 +4,10 @@
 //! call control ([`calls`]), the registrar, RTP media tasks ([`media_rt`]),
 //! the HTTP API ([`http`]) and the store; [`uac`] is `sotto call`.
 
+pub mod callmodel;
 pub mod calls;
 pub mod config;
+pub mod dial;
 pub mod http;
 pub mod live;
 pub mod logging;
