@@ -33,6 +33,8 @@ pub struct Config {
     pub routes: RoutesConfig,
     #[serde(default = "defaults::top_users")]
     pub users: Vec<UserConfig>,
+    #[serde(default = "defaults::top_recording")]
+    pub recording: RecordingConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +121,31 @@ pub struct RoutesConfig {
     /// "outbound", "both" or "off". Only configuration changes it.
     #[serde(default = "defaults::routes_denoise")]
     pub denoise: String,
+    /// Record every answered call (SPEC §1 "Recording"): one stereo WAV per call.
+    #[serde(default = "defaults::routes_record")]
+    pub record: bool,
+}
+
+/// Call recording (SPEC §1): how pauses end by themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingConfig {
+    /// A pause with no duration of its own resumes after this many seconds.
+    #[serde(default = "defaults::recording_auto_resume_seconds")]
+    pub auto_resume_seconds: u64,
+    /// The longest pause anyone may ask for; longer requests are cut to this.
+    #[serde(default = "defaults::recording_pause_max_seconds")]
+    pub pause_max_seconds: u64,
+}
+
+impl RecordingConfig {
+    /// How long a pause lasts: `requested` (or the default) capped at the maximum.
+    pub fn pause_duration(&self, requested: Option<std::time::Duration>) -> std::time::Duration {
+        let max = std::time::Duration::from_secs(self.pause_max_seconds);
+        requested
+            .unwrap_or(std::time::Duration::from_secs(self.auto_resume_seconds))
+            .min(max)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +299,14 @@ impl Config {
         if s.realm.as_deref() == Some("") {
             bail!("invalid sip.realm: must not be empty");
         }
+        let r = &self.recording;
+        if r.auto_resume_seconds == 0 || r.auto_resume_seconds > r.pause_max_seconds {
+            bail!(
+                "invalid recording.auto_resume_seconds {}: must be above 0 and at most pause_max_seconds {}",
+                r.auto_resume_seconds,
+                r.pause_max_seconds
+            );
+        }
         let mut seen = std::collections::HashSet::new();
         for u in &self.users {
             if u.name.is_empty() {
@@ -322,6 +357,7 @@ mod defaults {
         top_media: MediaConfig = None, "media";
         top_routes: RoutesConfig = None, "routes";
         top_users: Vec<UserConfig> = None, "users";
+        top_recording: RecordingConfig = None, "recording";
         sip_listen: SocketAddr = Some("sip"), "listen";
         sip_max_concurrent_calls: u32 = Some("sip"), "max_concurrent_calls";
         sip_user_agent: String = Some("sip"), "user_agent";
@@ -338,6 +374,9 @@ mod defaults {
         routes_echo: bool = Some("routes"), "echo";
         routes_echo_user: String = Some("routes"), "echo_user";
         routes_denoise: String = Some("routes"), "denoise";
+        routes_record: bool = Some("routes"), "record";
+        recording_auto_resume_seconds: u64 = Some("recording"), "auto_resume_seconds";
+        recording_pause_max_seconds: u64 = Some("recording"), "pause_max_seconds";
     }
 }
 
@@ -464,6 +503,34 @@ mod tests {
         assert!(Config::from_toml_str(dup).is_err());
         let echo = "[[users]]\nname = \"echo\"\npassword = \"x\"\n";
         assert!(Config::from_toml_str(echo).is_err());
+    }
+
+    #[test]
+    fn recording_is_off_by_default_and_pauses_are_capped() {
+        let c = Config::default();
+        assert!(!c.routes.record);
+        let r = &c.recording;
+        assert_eq!((r.auto_resume_seconds, r.pause_max_seconds), (30, 300));
+        use std::time::Duration;
+        assert_eq!(r.pause_duration(None), Duration::from_secs(30));
+        assert_eq!(
+            r.pause_duration(Some(Duration::from_secs(10))),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            r.pause_duration(Some(Duration::from_secs(3600))),
+            Duration::from_secs(300)
+        );
+        let c =
+            Config::from_toml_str("[routes]\nrecord = true\n[recording]\npause_max_seconds = 60\n")
+                .unwrap();
+        assert!(c.routes.record);
+        assert_eq!(c.recording.auto_resume_seconds, 30);
+        let err = Config::from_toml_str("[recording]\npause_max_seconds = 10\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("auto_resume_seconds"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct HttpState {
     pub draining: Arc<AtomicBool>,
     /// The media workers' counters, for `/metrics`.
     pub workers: Vec<Arc<crate::media_rt::WorkerMetrics>>,
+    /// `/v1/recordings` (SPEC §1 "Recording"), served when set.
+    pub recordings: Option<crate::recording::api::RecordingsApi>,
 }
 
 impl HttpState {
@@ -66,6 +68,7 @@ impl HttpState {
             registrations,
             draining: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
+            recordings: None,
         }
     }
 
@@ -81,6 +84,7 @@ impl HttpState {
 
 /// The API's routes, for serving or for embedding in a larger router.
 pub fn router(state: HttpState) -> Router {
+    let recordings = state.recordings.clone().map(crate::recording::api::routes);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/calls", get(list_calls))
@@ -91,6 +95,7 @@ pub fn router(state: HttpState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
+        .merge(recordings.unwrap_or_default())
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then stops accepting and

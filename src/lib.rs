@@ -13,6 +13,7 @@ pub mod live;
 pub mod logging;
 pub mod media_rt;
 pub mod metrics;
+pub mod recording;
 pub mod registrar;
 pub mod serve;
 pub mod sip_driver;

@@ -25,7 +25,8 @@ pub const DB_FILE: &str = "sotto.db";
 const MAX_BATCH: usize = 4096;
 
 /// Schema migrations; `PRAGMA user_version` counts those applied. Append, never edit.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE registrations (
         aor TEXT NOT NULL,
         contact_uri TEXT NOT NULL,
@@ -50,7 +51,22 @@ const MIGRATIONS: &[&str] = &["
         codec TEXT
     );
     CREATE INDEX calls_started ON calls (started_at);
-"];
+",
+    "
+    CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        call_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        pauses TEXT NOT NULL DEFAULT '[]',
+        bytes INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX recordings_call ON recordings (call_id);
+    CREATE INDEX recordings_started ON recordings (started_at);
+",
+];
 
 /// A registrar binding (RFC 3261 §10.3). Call-ID and CSeq are kept so a REGISTER
 /// arriving out of order (same Call-ID, lower CSeq) can be refused (§10.3 step 7).
@@ -80,6 +96,22 @@ pub struct CallRecord {
     pub codec: Option<String>,
 }
 
+/// A call recording's index entry (SPEC §1 "Recording"). Times are Unix milliseconds;
+/// `pauses` is a JSON array of `{"start_ms", "end_ms"}` offsets into the file. A row
+/// with no `ended_at` is a recording in progress (or cut short by a crash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRecord {
+    pub id: String,
+    pub call_id: String,
+    pub path: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub duration_ms: i64,
+    pub pauses: String,
+    /// The file's size, header included.
+    pub bytes: i64,
+}
+
 /// One change to the store, as queued to the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -101,6 +133,14 @@ pub enum Write {
         id: String,
         ended_at: i64,
         end_reason: String,
+    },
+    InsertRecording(RecordingRecord),
+    RecordingEnded {
+        id: String,
+        ended_at: i64,
+        duration_ms: i64,
+        pauses: String,
+        bytes: i64,
     },
 }
 
@@ -197,6 +237,29 @@ impl Store {
         Ok(stmt.query_row([id], call_record).optional()?)
     }
 
+    /// The `limit` most recently started recordings, newest first, of one call or all.
+    pub fn list_recordings(
+        &self,
+        call_id: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<RecordingRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, call_id, path, started_at, ended_at, duration_ms, pauses, bytes
+             FROM recordings WHERE ?1 IS NULL OR call_id = ?1
+             ORDER BY started_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![call_id, limit as i64], recording_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn get_recording(&self, id: &str) -> anyhow::Result<Option<RecordingRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, call_id, path, started_at, ended_at, duration_ms, pauses, bytes
+             FROM recordings WHERE id = ?1",
+        )?;
+        Ok(stmt.query_row([id], recording_record).optional()?)
+    }
+
     pub fn count_calls(&self) -> anyhow::Result<u64> {
         Ok(self
             .conn
@@ -215,6 +278,19 @@ fn call_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
         route: r.get(6)?,
         end_reason: r.get(7)?,
         codec: r.get(8)?,
+    })
+}
+
+fn recording_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordingRecord> {
+    Ok(RecordingRecord {
+        id: r.get(0)?,
+        call_id: r.get(1)?,
+        path: r.get(2)?,
+        started_at: r.get(3)?,
+        ended_at: r.get(4)?,
+        duration_ms: r.get(5)?,
+        pauses: r.get(6)?,
+        bytes: r.get(7)?,
     })
 }
 
@@ -266,6 +342,17 @@ fn execute(conn: &Connection, write: &Write) -> rusqlite::Result<usize> {
         Write::CallEnded { id, ended_at, end_reason } => conn
             .prepare_cached("UPDATE calls SET ended_at = ?2, end_reason = ?3 WHERE id = ?1")?
             .execute(params![id, ended_at, end_reason]),
+        Write::InsertRecording(r) => conn
+            .prepare_cached("INSERT INTO recordings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+            .execute(params![
+                r.id, r.call_id, r.path, r.started_at, r.ended_at, r.duration_ms, r.pauses, r.bytes
+            ]),
+        Write::RecordingEnded { id, ended_at, duration_ms, pauses, bytes } => conn
+            .prepare_cached(
+                "UPDATE recordings SET ended_at = ?2, duration_ms = ?3, pauses = ?4, bytes = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ended_at, duration_ms, pauses, bytes]),
     }
 }
 
@@ -363,6 +450,55 @@ pub(super) mod tests {
         assert_eq!(store.apply_batch(&batch).unwrap(), 1);
         assert_eq!(store.count_calls().unwrap(), 2);
         assert_eq!(store.get_call("dup").unwrap().unwrap().started_at, 1);
+    }
+
+    #[test]
+    fn recordings_list_newest_first_filter_by_call_and_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let rec = |id: &str, call_id: &str, started_at| RecordingRecord {
+            id: id.into(),
+            call_id: call_id.into(),
+            path: format!("/data/recordings/{id}.wav"),
+            started_at,
+            ended_at: None,
+            duration_ms: 0,
+            pauses: "[]".into(),
+            bytes: 44,
+        };
+        for r in [
+            rec("r1", "c1", 10),
+            rec("r2", "c2", 20),
+            rec("r3", "c1", 30),
+        ] {
+            store.apply(&Write::InsertRecording(r)).unwrap();
+        }
+        let ended = Write::RecordingEnded {
+            id: "r1".into(),
+            ended_at: 70,
+            duration_ms: 60,
+            pauses: r#"[{"start_ms":20,"end_ms":40}]"#.into(),
+            bytes: 44 + 1920,
+        };
+        assert_eq!(store.apply(&ended).unwrap(), 1);
+
+        let ids = |v: Vec<RecordingRecord>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.list_recordings(None, 10).unwrap()),
+            ["r3", "r2", "r1"]
+        );
+        assert_eq!(
+            ids(store.list_recordings(Some("c1"), 10).unwrap()),
+            ["r3", "r1"]
+        );
+        assert_eq!(ids(store.list_recordings(None, 1).unwrap()), ["r3"]);
+        let r1 = store.get_recording("r1").unwrap().unwrap();
+        assert_eq!(
+            (r1.ended_at, r1.duration_ms, r1.bytes),
+            (Some(70), 60, 1964)
+        );
+        assert!(r1.pauses.contains("start_ms"));
+        assert!(store.get_recording("nope").unwrap().is_none());
     }
 
     #[test]

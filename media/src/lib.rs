@@ -22,7 +22,8 @@
 //! [`MediaLeg`] is the bare RTP session underneath (receiver statistics and our
 //! sender); `sotto call` uses it directly. [`Mixer`] is the N−1 conference mixer.
 //!
-//! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses.
+//! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses;
+//! [`recorder`] is a call recording's timeline (pauses as silence) and its stereo WAV.
 
 #![warn(missing_docs)]
 
@@ -37,6 +38,7 @@ pub mod leg;
 pub mod mixer;
 pub mod pipeline;
 pub mod plc;
+pub mod recorder;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp_packet;
@@ -57,6 +59,7 @@ pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome, 
 pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
 pub use plc::{Concealer, Concealment};
+pub use recorder::{Pause, Recording, RecordingSummary, StereoWavStream};
 pub use resample::{Downsampler, FirDesign, Upsampler, WideFrame, WIDE_FRAME_SAMPLES};
 pub use rtcp::{NtpTime, RtcpConfig, RtcpError, RtcpSession, RtcpStats};
 pub use rtp_packet::{is_rtcp, parse_header, RtpHeader, RtpPacket};

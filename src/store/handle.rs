@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 
-use super::{CallRecord, Registration, Store, Write, MAX_BATCH};
+use super::{CallRecord, RecordingRecord, Registration, Store, Write, MAX_BATCH};
 
 enum Msg {
     Write(Write),
@@ -107,6 +107,22 @@ impl StoreHandle {
             id,
             ended_at,
             end_reason,
+        });
+    }
+
+    /// Indexes a recording as it starts (no `ended_at` yet).
+    pub fn record_recording_start(&self, r: RecordingRecord) {
+        self.write(Write::InsertRecording(r));
+    }
+
+    /// Completes a recording's row once its file is finalized.
+    pub fn record_recording_end(&self, r: &RecordingRecord) {
+        self.write(Write::RecordingEnded {
+            id: r.id.clone(),
+            ended_at: r.ended_at.unwrap_or(r.started_at),
+            duration_ms: r.duration_ms,
+            pauses: r.pauses.clone(),
+            bytes: r.bytes,
         });
     }
 
