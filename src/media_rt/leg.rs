@@ -43,12 +43,14 @@ impl WorkerLeg {
         denoise: bool,
         seed: u32,
     ) -> std::io::Result<(WorkerLeg, oneshot::Sender<()>)> {
+        // Outside a runtime, tokio would panic; a caller gets an error instead.
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let rtp = Arc::new(tokio::net::UdpSocket::from_std(leg.socket)?);
         let rtcp = Arc::new(tokio::net::UdpSocket::from_std(leg.rtcp_socket)?);
         let (send_socket, rtcp_send) = (rtp.clone(), rtcp.clone());
         let (prod, cons) = HeapRb::<Slot>::new(RING_SLOTS).split();
         let (stop_tx, stop_rx) = oneshot::channel();
-        tokio::spawn(net::receive(rtp, rtcp, prod, leg.counters.clone(), stop_rx));
+        runtime.spawn(net::receive(rtp, rtcp, prod, leg.counters.clone(), stop_rx));
         let mut remote = leg.remote_rx;
         let current = *remote.borrow_and_update();
         let mut x = seed | 1;
