@@ -36,6 +36,7 @@ pub mod ids;
 pub mod jitter;
 pub mod leg;
 pub mod mixer;
+pub mod moh;
 pub mod pipeline;
 pub mod plc;
 pub mod recorder;

@@ -9,12 +9,19 @@
 //! ```
 //! A worker owns its calls' pipelines outright: no lock, no allocation and no
 //! blocking per packet or frame. What cannot be done at once is dropped and
-//! counted (a full ring, a send that would block). Calls are placed on the
-//! least loaded worker; both legs of a call live on the same worker.
+//! counted (a full ring, a send that would block). A call's media is a
+//! [`Room`] on the least loaded worker: up to eight legs, added and removed
+//! while it runs, ticked together, with a "who hears whom" topology (echo
+//! and the two-party bridge are rooms too).
 
+mod leg;
 mod net;
+mod room;
+mod routing;
 mod worker;
 
+pub use room::{HoldAudio, LegKey, LegOptions, Room};
+pub use routing::MAX_LEGS;
 pub use worker::{on_media_worker_thread, MediaEngine, MediaEvent, MediaTask, WorkerMetrics};
 
 use sotto_media::codec::Codec;
