@@ -35,6 +35,22 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     #[serde(default = "defaults::top_recording")]
     pub recording: RecordingConfig,
+    #[serde(default = "defaults::top_trunk")]
+    pub trunk: TrunkConfig,
+}
+
+/// The outbound trunk dial numbers are reached through (SPEC §1 "Dial numbers").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Request-URI template; `{number}` is replaced by the dial number, e.g.
+    /// `sip:{number}@127.0.0.1:5070`. Empty: no trunk, dial numbers are refused.
+    #[serde(default = "defaults::trunk_uri")]
+    pub uri: String,
+    /// How a transfer toward the trunk is done: "bridge" keeps sotto in the
+    /// media path; "refer" (RFC 3515) is not implemented yet and is refused.
+    #[serde(default = "defaults::trunk_transfer")]
+    pub transfer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +315,23 @@ impl Config {
         if s.realm.as_deref() == Some("") {
             bail!("invalid sip.realm: must not be empty");
         }
+        if !self.trunk.uri.is_empty() {
+            let probe = self.trunk.uri.replace("{number}", "123");
+            if !self.trunk.uri.contains("{number}")
+                || sotto_sip::message::parse_uri(&probe).is_none()
+            {
+                bail!(
+                    "invalid trunk.uri {:?}: a SIP URI with {{number}}, e.g. sip:{{number}}@127.0.0.1:5070",
+                    self.trunk.uri
+                );
+            }
+        }
+        if self.trunk.transfer != "bridge" {
+            bail!(
+                "invalid trunk.transfer {:?}: only \"bridge\" is implemented",
+                self.trunk.transfer
+            );
+        }
         let r = &self.recording;
         if r.auto_resume_seconds == 0 || r.auto_resume_seconds > r.pause_max_seconds {
             bail!(
@@ -358,6 +391,9 @@ mod defaults {
         top_routes: RoutesConfig = None, "routes";
         top_users: Vec<UserConfig> = None, "users";
         top_recording: RecordingConfig = None, "recording";
+        top_trunk: TrunkConfig = None, "trunk";
+        trunk_uri: String = Some("trunk"), "uri";
+        trunk_transfer: String = Some("trunk"), "transfer";
         sip_listen: SocketAddr = Some("sip"), "listen";
         sip_max_concurrent_calls: u32 = Some("sip"), "max_concurrent_calls";
         sip_user_agent: String = Some("sip"), "user_agent";

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -59,6 +59,8 @@ pub struct HttpState {
     pub workers: Vec<Arc<crate::media_rt::WorkerMetrics>>,
     /// `/v1/recordings` (SPEC §1 "Recording"), served when set.
     pub recordings: Option<crate::recording::api::RecordingsApi>,
+    /// Call control, for the agents' actions (`POST /v1/calls…`).
+    pub control: Option<crate::control_api::CommandSender>,
 }
 
 impl HttpState {
@@ -69,6 +71,7 @@ impl HttpState {
             draining: Arc::new(AtomicBool::new(false)),
             workers: Vec::new(),
             recordings: None,
+            control: None,
         }
     }
 
@@ -87,8 +90,12 @@ pub fn router(state: HttpState) -> Router {
     let recordings = state.recordings.clone().map(crate::recording::api::routes);
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/v1/calls", get(list_calls))
+        .route(
+            "/v1/calls",
+            get(list_calls).post(crate::control_api::originate),
+        )
         .route("/v1/calls/{id}", get(get_call))
+        .route("/v1/calls/{id}/{action}", post(crate::control_api::act))
         .route("/v1/registrations", get(list_registrations))
         .route("/metrics", get(crate::metrics::render))
         // Added after the routes: it applies to the method routers that exist.

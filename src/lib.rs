@@ -7,6 +7,7 @@
 pub mod callmodel;
 pub mod calls;
 pub mod config;
+pub mod control_api;
 pub mod dial;
 pub mod http;
 pub mod live;

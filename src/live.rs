@@ -107,6 +107,13 @@ pub struct CallSummary {
     /// RFC 4733 digits received on the call, oldest first (the last 64).
     #[serde(default)]
     pub dtmf: String,
+    /// For calls under agent control: the call model's state, its parties
+    /// (role, join time, hold state) and the actions each may take now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<serde_json::Value>,
+    /// What happened on the call (consult failed, control handed over, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
 }
 
 /// Calls in progress, keyed by call id. Cloning shares the same view.
@@ -227,6 +234,8 @@ pub(crate) mod tests {
                 media: LegMedia::default(),
             }],
             dtmf: String::new(),
+            control: None,
+            events: Vec::new(),
         }
     }
 

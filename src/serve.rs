@@ -125,6 +125,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .collect(),
             epoch_unix_ms,
             epoch_instant,
+            trunk_uri: config.trunk.uri.clone(),
+            record: config.routes.record,
+            recording_auto_resume: std::time::Duration::from_secs(
+                config.recording.auto_resume_seconds,
+            ),
         },
         ports,
         media.clone(),
@@ -134,6 +139,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         rand::random(),
     );
 
+    let recorder = crate::recording::Recorder::spawn(
+        &config.data_dir,
+        store.clone(),
+        config.recording.clone(),
+    )
+    .context("starting the recording writer")?;
+    let cc = cc.with_recorder(recorder);
     let driver = SipDriver::new(endpoint, cc, udp);
     driver.listen_tcp(tcp);
     let handle = driver.handle();
@@ -156,6 +168,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(move || reg_view.lock().map(|v| v.clone()).unwrap_or_default()),
     );
     http_state.workers = media.metrics();
+    let to_calls = handle.clone();
+    http_state.control = Some(Arc::new(move |c| to_calls.send(c)));
+    http_state.recordings = Some(crate::recording::api::RecordingsApi::new(store.clone()));
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(crate::http::serve(http, http_state.clone(), async move {
         let _ = http_stop_rx.await;

@@ -3,6 +3,7 @@
 
 use super::call::{Call, Leg, LegIx, Origin, Route, Uac};
 use super::CallControl;
+use crate::callmodel::{CallModel, FailReason, PartyKind};
 use crate::media_rt::LegRemote;
 use rsip::{Header, Method, Request, Response};
 use sotto_sip::dialog::Dialog;
@@ -40,37 +41,38 @@ impl CallControl {
         user: String,
         ep: &mut Endpoint,
     ) {
-        let Some(binding) = self
-            .registrar
-            .lookup(&user, now)
-            .first()
-            .map(|b| (*b).clone())
-        else {
+        if self.registrar.lookup(&user, now).is_empty() {
             // Known user, not registered: 480 Temporarily Unavailable.
             return self.reply(now, ep, tx, &request, 480, vec![]);
-        };
+        }
         let Some(a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
         let id = self.next_call;
         self.next_call += 1;
+        let mut a = a;
+        let model = CallModel::inbound(now, PartyKind::Customer, user.clone())
+            .with_recording(self.cfg.record);
+        a.party = model.parties().next().map(|p| p.id);
         let call = Call {
             id,
             name: format!("c{id}"),
-            route: Route::Agent(user.clone()),
+            route: Route::Agent(user),
             started: now,
             legs: vec![a],
             media: None,
+            room: Some(self.media.room()),
+            model: Some(model),
+            recording: None,
+            events: Vec::new(),
             ending: None,
             codec: None,
         };
         self.insert_call(now, call);
-        let caller = caller_of(&request);
-        let target = binding.contact.clone();
-        if self
-            .place_leg(now, id, &target, binding.peer, &user, &caller, ep)
-            .is_none()
-        {
+        // The model dials the agent.
+        self.drive(now, id, ep);
+        let placed = self.calls.get(&id).is_some_and(|c| c.legs.len() > 1);
+        if !placed && self.calls.contains_key(&id) {
             let extra = vec![Header::RetryAfter("5".into())];
             self.reply(now, ep, tx, &request, 503, extra);
             self.end_call(now, id, "no RTP port");
@@ -110,6 +112,9 @@ impl CallControl {
             remote: bound.remote(),
             pending_media: Some(bound),
             gone: false,
+            party: None,
+            media_key: None,
+            reinvite: None,
         });
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
@@ -163,6 +168,9 @@ impl CallControl {
         response: Response,
         ep: &mut Endpoint,
     ) {
+        if self.reinvites.contains_key(&tx) {
+            return self.on_reinvite_response(now, tx, response, ep);
+        }
         let Some(&(id, ix)) = self.by_client_tx.get(&tx) else {
             return; // responses to our BYEs need nothing more
         };
@@ -254,7 +262,40 @@ impl CallControl {
                 return self.on_leg_failed(now, id, ix, 488, ep);
             }
         }
+        if self.calls.get(&id).is_some_and(|c| c.model.is_some()) {
+            return self.on_controlled_leg_answered(now, id, ix, ep);
+        }
         self.connect_two_party(now, id, ep);
+    }
+
+    /// A leg of a call under control answered: the caller's INVITE is
+    /// answered when the first agent does, the leg joins the room, and the
+    /// model decides the rest.
+    fn on_controlled_leg_answered(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
+        if call.legs[0].uas().is_some() && !call.legs[0].answered {
+            let sdp = match &mut call.legs[0].origin {
+                Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
+                Origin::Uac(_) => String::new(),
+            };
+            if !self.answer_a_leg(now, &mut call.legs[0], &sdp, ep) {
+                self.calls.insert(id, call);
+                return self.hang_up(now, id, "caller's INVITE formed no dialog", ep);
+            }
+        }
+        self.calls.insert(id, call);
+        self.join_room(id, 0);
+        self.join_room(id, ix);
+        let party = self.calls.get(&id).and_then(|c| c.legs[ix].party);
+        if let (Some(p), Some(m)) = (
+            party,
+            self.calls.get_mut(&id).and_then(|c| c.model.as_mut()),
+        ) {
+            m.on_answered(now, p);
+        }
+        self.drive(now, id, ep);
     }
 
     /// The first placed leg answered a plain B2BUA call: answer the caller
@@ -301,6 +342,21 @@ impl CallControl {
             return;
         };
         call.legs[ix].gone = true;
+        if let (Some(model), Some(party)) = (call.model.as_mut(), call.legs[ix].party) {
+            let caller_waiting = call.legs[0].uas().is_some() && !call.legs[0].answered;
+            let reason = match code {
+                486 | 600 => FailReason::Busy,
+                408 | 480 => FailReason::NoAnswer,
+                _ => FailReason::Rejected,
+            };
+            model.on_failed(now, party, reason);
+            if !caller_waiting {
+                return self.drive(now, id, ep);
+            }
+        }
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let first = &mut call.legs[0];
         if let (false, Origin::Uas(uas)) = (first.answered, &first.origin) {
             first.answered = true;

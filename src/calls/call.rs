@@ -7,7 +7,9 @@
 //! lives (their index is their identity in the indices); a leg that ended is
 //! marked `gone`.
 
-use crate::media_rt::{BoundLeg, LegRemote, MediaTask};
+use crate::callmodel::{CallModel, PartyId};
+use crate::media_rt::{BoundLeg, LegKey, LegRemote, MediaTask, Room};
+use crate::recording::RecorderHandle;
 use rsip::Request;
 use sotto_sip::dialog::Dialog;
 use sotto_sip::endpoint::{ClientTxId, Peer, ServerTxId};
@@ -76,6 +78,12 @@ pub struct Leg {
     pub pending_media: Option<BoundLeg>,
     /// BYE or CANCEL sent or received.
     pub gone: bool,
+    /// Who this leg is in the call model.
+    pub party: Option<PartyId>,
+    /// The leg's place in the call's media room, once it runs.
+    pub media_key: Option<LegKey>,
+    /// Our hold/resume re-INVITE in flight: its transaction, CSeq and offer.
+    pub reinvite: Option<(ClientTxId, u32, SessionDescription)>,
 }
 
 impl Leg {
@@ -125,7 +133,15 @@ pub struct Call {
     pub route: Route,
     pub started: Instant,
     pub legs: Vec<Leg>,
+    /// The echo route's media.
     pub media: Option<MediaTask>,
+    /// The media of a call under control: every leg, routed as the model says.
+    pub room: Option<Room>,
+    /// The rules of the call (agents' calls; not the echo route).
+    pub model: Option<CallModel>,
+    pub recording: Option<RecorderHandle>,
+    /// What happened (the model's events), newest last, for the API.
+    pub events: Vec<String>,
     /// Hang-up in progress: what ended it.
     pub ending: Option<&'static str>,
     pub codec: Option<String>,
@@ -133,7 +149,7 @@ pub struct Call {
 
 impl Call {
     /// The leg that started the call (the caller's, for inbound calls).
-    pub fn first(&self) -> &Leg {
-        &self.legs[0]
+    pub fn first(&self) -> Option<&Leg> {
+        self.legs.first()
     }
 }

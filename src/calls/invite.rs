@@ -140,6 +140,9 @@ impl CallControl {
             remote: bound.remote(),
             pending_media: Some(bound),
             gone: false,
+            party: None,
+            media_key: None,
+            reinvite: None,
         })
     }
 
@@ -180,6 +183,10 @@ impl CallControl {
             started: now,
             legs: vec![a],
             media: Some(media),
+            room: None,
+            model: None,
+            recording: None,
+            events: Vec::new(),
             ending: None,
             codec: Some(codec),
         };
@@ -258,6 +265,7 @@ impl CallControl {
             _ => return self.reply(now, ep, tx, &request, 481, vec![]),
         }
         let local = LocalMedia::new(ip, port);
+        let was_held = session.held_by_peer();
         let tag = dialog.local_tag().as_str().to_string();
         let sdp = if request.body.is_empty() {
             session.offer(&local).to_string()
@@ -286,6 +294,43 @@ impl CallControl {
             let _ = d.on_response_sent(&resp);
         }
         ep.respond(now, tx, resp);
+        self.softphone_hold(now, id, ix, was_held, ep);
+    }
+
+    /// An agent's softphone put the call on hold (offer `sendonly`/`inactive`)
+    /// or took it off (`sendrecv`): the same as the Hold/Resume buttons.
+    fn softphone_hold(
+        &mut self,
+        now: Instant,
+        id: u64,
+        ix: LegIx,
+        was_held: bool,
+        ep: &mut Endpoint,
+    ) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (Some(model), Some(leg)) = (call.model.as_mut(), call.legs.get(ix)) else {
+            return;
+        };
+        let Some(party) = leg.party else {
+            return;
+        };
+        // Only a change counts: a session refresh repeats the direction.
+        if !model.party(party).is_some_and(|p| p.has_controls())
+            || leg.sdp.held_by_peer() == was_held
+        {
+            return;
+        }
+        let result = if leg.sdp.held_by_peer() {
+            model.hold(now, party)
+        } else {
+            model.resume(now, party)
+        };
+        match result {
+            Ok(()) => self.drive(now, id, ep),
+            Err(refused) => tracing::debug!(call = id, %refused, "softphone hold/resume ignored"),
+        }
     }
 
     pub(super) fn insert_call(&mut self, now: Instant, call: Call) {

@@ -12,6 +12,7 @@
 mod auth;
 mod b2bua;
 mod call;
+pub mod control;
 mod invite;
 mod publish;
 mod requests;
@@ -56,6 +57,12 @@ pub struct CallControlConfig {
     /// and call records, without reading a clock in the TU).
     pub epoch_unix_ms: u64,
     pub epoch_instant: Instant,
+    /// Request-URI template for dial numbers (`{number}`); empty: no trunk.
+    pub trunk_uri: String,
+    /// Record answered agent calls.
+    pub record: bool,
+    /// How long a recording pause lasts when the agent names no duration.
+    pub recording_auto_resume: Duration,
 }
 
 /// Commands from other tasks (HTTP API, signal handler).
@@ -64,6 +71,10 @@ pub enum Command {
     Shutdown,
     /// A call's media noticed something (a DTMF digit).
     Media(crate::media_rt::MediaEvent),
+    /// An agent's action on a call (HTTP API).
+    Control(control::ControlRequest),
+    /// An agent places a call (HTTP API).
+    Originate(control::OriginateRequest),
 }
 
 pub struct CallControl {
@@ -93,6 +104,12 @@ pub struct CallControl {
     registrations: Arc<Mutex<Vec<RegistrationView>>>,
     /// Distinguishes this process's call names in the store.
     run_id: String,
+    /// Our hold/resume re-INVITEs in flight.
+    reinvites: HashMap<ClientTxId, (u64, LegIx)>,
+    /// When call models want `handle_timeout`, earliest first (stale entries skipped).
+    model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
+    /// Writes recordings (when configured).
+    recorder: Option<crate::recording::Recorder>,
 }
 
 /// How long shutdown waits for BYEs to be answered.
@@ -138,7 +155,16 @@ impl CallControl {
             digest,
             registrations,
             run_id,
+            reinvites: HashMap::new(),
+            model_deadlines: Default::default(),
+            recorder: None,
         }
+    }
+
+    /// Records answered calls with `recorder` (when `routes.record` is on).
+    pub fn with_recorder(mut self, recorder: crate::recording::Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Calls in progress.
@@ -184,6 +210,8 @@ impl crate::sip_driver::TransactionUser for CallControl {
     fn on_command(&mut self, now: Instant, command: Command, ep: &mut Endpoint) {
         match command {
             Command::Media(event) => self.on_media_event(event),
+            Command::Control(req) => self.on_control(now, req, ep),
+            Command::Originate(req) => self.on_originate(now, req, ep),
             Command::Shutdown => {
                 if self.draining.is_none() {
                     tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");
@@ -213,6 +241,7 @@ impl crate::sip_driver::TransactionUser for CallControl {
                 self.no_answer(now, id, ix, ep);
             }
         }
+        self.model_timeouts(now, ep);
         if now >= self.next_purge {
             self.registrar.purge(now);
             self.publish_registrations(now);
@@ -234,7 +263,9 @@ impl crate::sip_driver::TransactionUser for CallControl {
             None => self.next_purge,
         };
         let ring = self.ring_deadlines.peek().map(|r| r.0 .0);
-        Some(ring.map_or(next, |r| r.min(next)))
+        let model = self.model_deadlines.peek().map(|r| r.0 .0);
+        let next = ring.map_or(next, |r| r.min(next));
+        Some(model.map_or(next, |m| m.min(next)))
     }
 
     fn is_finished(&self) -> bool {

@@ -39,7 +39,7 @@ impl CallControl {
         let first = call.first();
         let state = if call.ending.is_some() {
             CallState::Ending
-        } else if first.answered && first.dialog.is_some() {
+        } else if first.is_some_and(|f| f.answered && f.dialog.is_some()) {
             CallState::Connected
         } else {
             CallState::Ringing
@@ -68,19 +68,40 @@ impl CallControl {
             id: call.name.clone(),
             state,
             route: call.route.name(),
-            from: header_text(&first.invite().headers, from_of),
-            to: header_text(&first.invite().headers, to_of),
+            from: first
+                .map(|f| header_text(&f.invite().headers, from_of))
+                .unwrap_or_default(),
+            to: first
+                .map(|f| header_text(&f.invite().headers, to_of))
+                .unwrap_or_default(),
             codec: call.codec.clone(),
             since: self.unix_ms(call.started),
             answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
             legs,
             dtmf: String::new(),
+            control: call
+                .model
+                .as_ref()
+                .and_then(|m| serde_json::to_value(m.view(|t| self.unix_ms(t))).ok()),
+            events: call.events.clone(),
         };
-        let counters = call
-            .media
-            .as_ref()
-            .map(|m| m.counters())
-            .unwrap_or_default();
+        let counters = match (&call.media, &call.room) {
+            (Some(m), _) => m.counters(),
+            // Leg order: each leg's counters where its media runs.
+            (None, Some(room)) => {
+                let by_key = room.counters();
+                call.legs
+                    .iter()
+                    .map(|l| {
+                        l.media_key
+                            .and_then(|k| by_key.iter().find(|(kk, _)| *kk == k))
+                            .map(|(_, c)| c.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         self.live.insert_with_counters(summary, counters);
     }
 
@@ -97,8 +118,14 @@ impl CallControl {
                 started_at: self.unix_ms(call.started) as i64,
                 answered_at,
                 ended_at: Some(self.unix_ms(now) as i64),
-                from_uri: header_text(&call.first().invite().headers, from_of),
-                to_uri: header_text(&call.first().invite().headers, to_of),
+                from_uri: call
+                    .first()
+                    .map(|f| header_text(&f.invite().headers, from_of))
+                    .unwrap_or_default(),
+                to_uri: call
+                    .first()
+                    .map(|f| header_text(&f.invite().headers, to_of))
+                    .unwrap_or_default(),
                 route: match &call.route {
                     Route::Echo => "echo".into(),
                     Route::Agent(u) => format!("agent:{u}"),
@@ -111,11 +138,10 @@ impl CallControl {
 
     /// A DTMF digit from a call's media: logged and shown on the call.
     pub(super) fn on_media_event(&mut self, event: crate::media_rt::MediaEvent) {
-        let Some(call) = self
-            .calls
-            .values()
-            .find(|c| c.media.as_ref().is_some_and(|m| m.id() == event.task))
-        else {
+        let Some(call) = self.calls.values().find(|c| {
+            c.media.as_ref().is_some_and(|m| m.id() == event.task)
+                || c.room.as_ref().is_some_and(|r| r.id() == event.task)
+        }) else {
             return;
         };
         let side = if event.leg == 0 { "caller" } else { "callee" };

@@ -165,6 +165,14 @@ impl CallControl {
             return;
         };
         leg.gone = true;
+        let party = leg.party;
+        self.leave_room(id, ix);
+        if let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) {
+            if let Some(p) = party {
+                model.on_hung_up(now, p);
+            }
+            return self.drive(now, id, ep);
+        }
         let reason = if ix == 0 {
             "caller hung up"
         } else {
