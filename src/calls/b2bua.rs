@@ -115,6 +115,7 @@ impl CallControl {
             party: None,
             media_key: None,
             reinvite: None,
+            refer: None,
         });
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
@@ -296,6 +297,7 @@ impl CallControl {
             m.on_answered(now, p);
         }
         self.drive(now, id, ep);
+        self.refers_succeeded(now, id, ep);
     }
 
     /// The first placed leg answered a plain B2BUA call: answer the caller
@@ -444,6 +446,8 @@ impl CallControl {
     /// Ends one leg from our side (once): BYE when answered, CANCEL when
     /// ringing, a final response when it is an INVITE we have not answered.
     pub(super) fn bye_leg(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+        // A transferor still waiting for its REFER's outcome hears it failed.
+        self.finish_refer(now, id, ix, 480, "Temporarily Unavailable", ep);
         let draining = self.draining.is_some();
         let Some(call) = self.calls.get_mut(&id) else {
             return;

@@ -84,6 +84,8 @@ pub struct Leg {
     pub media_key: Option<LegKey>,
     /// Our hold/resume re-INVITE in flight: its transaction, CSeq and offer.
     pub reinvite: Option<(ClientTxId, u32, SessionDescription)>,
+    /// A REFER this leg's phone sent, whose outcome it still awaits (NOTIFY).
+    pub refer: Option<sotto_sip::refer::ReferNotifier>,
 }
 
 impl Leg {

@@ -253,22 +253,21 @@ impl CallControl {
     /// Carries out everything the call's model asks, until it asks nothing.
     pub(super) fn drive(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
         let mut topology_changed = false;
-        loop {
-            let Some(effect) = self
-                .calls
-                .get_mut(&id)
-                .and_then(|c| c.model.as_mut())
-                .and_then(|m| m.poll_effect())
-            else {
-                break;
-            };
+        while let Some(effect) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.model.as_mut())
+            .and_then(|m| m.poll_effect())
+        {
             tracing::debug!(call = id, ?effect, "call model");
             match effect {
                 Effect::Dial { party, target } => self.dial(now, id, party, target, ep),
                 Effect::Hangup { party } => {
                     if let Some(ix) = self.leg_of(id, party) {
-                        self.bye_leg(now, id, ix, ep);
-                        self.leave_room(id, ix);
+                        if !self.defer_bye_for_refer(id, ix) {
+                            self.bye_leg(now, id, ix, ep);
+                            self.leave_room(id, ix);
+                        }
                     }
                 }
                 Effect::Hold { party } => self.reinvite(now, id, party, true, ep),

@@ -64,6 +64,10 @@ impl CallControl {
                 }
             }
         };
+        // RFC 3891: a phone taking the place of a leg of a call in progress.
+        if self.on_invite_replaces(now, tx, &request, peer, offer.as_ref(), ep) {
+            return;
+        }
         // §8.2.2.1: routing comes after the request itself is acceptable.
         let user = request
             .uri
@@ -143,6 +147,7 @@ impl CallControl {
             party: None,
             media_key: None,
             reinvite: None,
+            refer: None,
         })
     }
 

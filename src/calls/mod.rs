@@ -15,6 +15,7 @@ mod call;
 pub mod control;
 mod invite;
 mod publish;
+mod refer;
 mod requests;
 mod uas;
 
@@ -33,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Methods we implement, for Allow headers (§20.5).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER";
 
 /// Settings call control needs, taken from the configuration.
 #[derive(Debug, Clone)]
