@@ -47,8 +47,10 @@ pub struct TrunkConfig {
     /// `sip:{number}@127.0.0.1:5070`. Empty: no trunk, dial numbers are refused.
     #[serde(default = "defaults::trunk_uri")]
     pub uri: String,
-    /// How a transfer toward the trunk is done: "bridge" keeps sotto in the
-    /// media path; "refer" (RFC 3515) is not implemented yet and is refused.
+    /// How a transfer of a customer on the trunk is done: "bridge" keeps sotto
+    /// in the media path; "refer" asks the trunk to call the target itself
+    /// (REFER, RFC 3515; REFER with Replaces for a consult transfer to a dial
+    /// number, RFC 3891) and the call leaves sotto when the trunk reports success.
     #[serde(default = "defaults::trunk_transfer")]
     pub transfer: String,
 }
@@ -326,9 +328,9 @@ impl Config {
                 );
             }
         }
-        if self.trunk.transfer != "bridge" {
+        if self.trunk.transfer != "bridge" && self.trunk.transfer != "refer" {
             bail!(
-                "invalid trunk.transfer {:?}: only \"bridge\" is implemented",
+                "invalid trunk.transfer {:?}: \"bridge\" or \"refer\"",
                 self.trunk.transfer
             );
         }

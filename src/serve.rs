@@ -126,6 +126,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             epoch_unix_ms,
             epoch_instant,
             trunk_uri: config.trunk.uri.clone(),
+            trunk_refer: config.trunk.transfer == "refer",
             record: config.routes.record,
             recording_auto_resume: std::time::Duration::from_secs(
                 config.recording.auto_resume_seconds,

@@ -116,6 +116,7 @@ impl CallControl {
             media_key: None,
             reinvite: None,
             refer: None,
+            refer_out: None,
         });
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
@@ -171,6 +172,10 @@ impl CallControl {
     ) {
         if self.reinvites.contains_key(&tx) {
             return self.on_reinvite_response(now, tx, response, ep);
+        }
+        if self.refers_out.contains_key(&tx) {
+            let code = response.status_code.code();
+            return self.on_refer_response(now, tx, code, ep);
         }
         let Some(&(id, ix)) = self.by_client_tx.get(&tx) else {
             return; // responses to our BYEs need nothing more

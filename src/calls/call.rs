@@ -86,6 +86,8 @@ pub struct Leg {
     pub reinvite: Option<(ClientTxId, u32, SessionDescription)>,
     /// A REFER this leg's phone sent, whose outcome it still awaits (NOTIFY).
     pub refer: Option<sotto_sip::refer::ReferNotifier>,
+    /// A REFER we sent on this leg (transfer toward a SIP peer), awaiting NOTIFYs.
+    pub refer_out: Option<sotto_sip::refer::ReferSubscriber>,
 }
 
 impl Leg {

@@ -135,6 +135,22 @@ impl CallControl {
                     ControlError::BadRequest(format!("call {name} has no primary agent"))
                 })?,
         };
+        // Toward the trunk, a transfer may be the trunk's own (REFER).
+        let blind = match &op {
+            ControlOp::BlindTransfer(t) => {
+                Some(parse_target(t, users).map_err(ControlError::BadRequest)?)
+            }
+            _ => None,
+        };
+        if matches!(op, ControlOp::Transfer | ControlOp::BlindTransfer(_)) {
+            if let Some(result) = self.try_refer_transfer(now, id, by, blind.as_ref(), ep) {
+                return result.map(|()| self.call_json(id));
+            }
+        }
+        let users = &self.cfg.users;
+        let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
+            return Err(ControlError::NotFound(format!("no call with id {name:?}")));
+        };
         let needs_trunk = |t: &Target| matches!(t, Target::DialNumber(_)) && !has_trunk;
         let no_trunk = || {
             ControlError::Unavailable(

@@ -148,6 +148,7 @@ impl CallControl {
             media_key: None,
             reinvite: None,
             refer: None,
+            refer_out: None,
         })
     }
 

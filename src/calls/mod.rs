@@ -16,6 +16,7 @@ pub mod control;
 mod invite;
 mod publish;
 mod refer;
+mod refer_out;
 mod requests;
 mod uas;
 
@@ -60,6 +61,8 @@ pub struct CallControlConfig {
     pub epoch_instant: Instant,
     /// Request-URI template for dial numbers (`{number}`); empty: no trunk.
     pub trunk_uri: String,
+    /// Transfers toward the trunk by REFER instead of bridging.
+    pub trunk_refer: bool,
     /// Record answered agent calls.
     pub record: bool,
     /// How long a recording pause lasts when the agent names no duration.
@@ -107,6 +110,8 @@ pub struct CallControl {
     run_id: String,
     /// Our hold/resume re-INVITEs in flight.
     reinvites: HashMap<ClientTxId, (u64, LegIx)>,
+    /// Our REFERs in flight (transfers toward SIP peers).
+    refers_out: HashMap<ClientTxId, (u64, LegIx)>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
     model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
     /// Writes recordings (when configured).
@@ -157,6 +162,7 @@ impl CallControl {
             registrations,
             run_id,
             reinvites: HashMap::new(),
+            refers_out: HashMap::new(),
             model_deadlines: Default::default(),
             recorder: None,
         }

@@ -257,6 +257,7 @@ impl CallControl {
             media_key: None,
             reinvite: None,
             refer: None,
+            refer_out: None,
         };
         if !self.answer_a_leg(now, &mut new_leg, &sdp, ep) {
             return true;

@@ -64,6 +64,7 @@ impl CallControl {
                 Some(_) => self.reply(now, ep, tx, &request, 200, vec![]),
                 None => self.reply(now, ep, tx, &request, 481, vec![]),
             },
+            Method::Notify if in_dialog => self.on_notify(now, tx, request, ep),
             Method::Info | Method::Update | Method::PRack | Method::Notify => {
                 self.reply(now, ep, tx, &request, 481, vec![])
             }
