@@ -586,6 +586,13 @@ impl CallControl {
             let hears: Vec<LegKey> = hears.into_iter().filter_map(key_of).collect();
             let _ = room.set_hears(key, &hears);
         }
+        if call.recording.is_some() {
+            if let Some((left, right)) = self.record_sides(id) {
+                if let Some(room) = self.calls.get(&id).and_then(|c| c.room.as_ref()) {
+                    let _ = room.set_record_sides(&left, &right);
+                }
+            }
+        }
     }
 
     fn send_dtmf(&mut self, id: u64, to: &[PartyId], digits: &str) {
@@ -612,20 +619,10 @@ impl CallControl {
         }
     }
 
-    /// Recording (when the route records): the customer left, agents right.
-    fn start_recording(&mut self, id: u64) {
-        let Some(recorder) = self.recorder.clone() else {
-            return;
-        };
-        if !self.cfg.record {
-            return;
-        }
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let (Some(room), Some(model)) = (call.room.as_ref(), call.model.as_ref()) else {
-            return;
-        };
+    /// The record tap's sides: the customer (and dial numbers) left, agents right.
+    fn record_sides(&self, id: u64) -> Option<(Vec<LegKey>, Vec<LegKey>)> {
+        let call = self.calls.get(&id)?;
+        let model = call.model.as_ref()?;
         let mut left = Vec::new();
         let mut right = Vec::new();
         for leg in &call.legs {
@@ -638,6 +635,26 @@ impl CallControl {
                 None => {}
             }
         }
+        Some((left, right))
+    }
+
+    /// Recording (when the route records): the customer left, agents right.
+    fn start_recording(&mut self, id: u64) {
+        let Some(recorder) = self.recorder.clone() else {
+            return;
+        };
+        if !self.cfg.record {
+            return;
+        }
+        let Some((left, right)) = self.record_sides(id) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(room) = call.room.as_ref() else {
+            return;
+        };
         let (prod, cons) = crate::recording::ring();
         if room.set_record_tap(Some(prod), &left, &right).is_ok() {
             call.recording = Some(recorder.start(&format!("{}-{}", self.run_id, call.name), cons));
