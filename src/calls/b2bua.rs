@@ -117,6 +117,7 @@ impl CallControl {
             reinvite: None,
             refer: None,
             refer_out: None,
+            adopted_for: None,
         });
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
@@ -494,13 +495,25 @@ impl CallControl {
             return;
         };
         call.ending.get_or_insert(reason);
+        // Only entries that still point here: a leg that moved to another
+        // call (attended transfer) keeps its indices.
         for leg in &call.legs {
             match &leg.origin {
-                Origin::Uas(u) => self.by_server_tx.remove(&u.tx),
-                Origin::Uac(u) => self.by_client_tx.remove(&u.tx),
-            };
+                Origin::Uas(u) => {
+                    if self.by_server_tx.get(&u.tx).is_some_and(|e| e.0 == id) {
+                        self.by_server_tx.remove(&u.tx);
+                    }
+                }
+                Origin::Uac(u) => {
+                    if self.by_client_tx.get(&u.tx).is_some_and(|e| e.0 == id) {
+                        self.by_client_tx.remove(&u.tx);
+                    }
+                }
+            }
             if let Some(key) = leg.key() {
-                self.by_dialog.remove(&key);
+                if self.by_dialog.get(&key).is_some_and(|e| e.0 == id) {
+                    self.by_dialog.remove(&key);
+                }
             }
         }
         if let Some(m) = call.media.as_mut() {

@@ -378,6 +378,11 @@ impl CallControl {
 
     /// Places the leg for a party the model added.
     fn dial(&mut self, now: Instant, id: u64, party: PartyId, target: Target, ep: &mut Endpoint) {
+        if let Some(adopt) = self.adopting.take() {
+            if self.adopt_leg(now, id, party, adopt, ep) {
+                return;
+            }
+        }
         let caller = self.caller_for(id);
         let placed = match &target {
             Target::Agent(user) => {
@@ -489,6 +494,7 @@ impl CallControl {
         let Some((_, cseq, offer)) = leg.reinvite.take() else {
             return;
         };
+        let adopted = leg.adopted_for.is_some();
         if (200..300).contains(&code) {
             if let Some(d) = leg.dialog.as_ref() {
                 ep.ack_2xx(tx, d.create_ack(cseq, unsent_via()), leg.peer);
@@ -503,6 +509,9 @@ impl CallControl {
             }
         } else {
             tracing::info!(call = id, leg = ix, code, "hold/resume re-INVITE refused");
+        }
+        if adopted {
+            return self.adopted_leg_answered(now, id, ix, (200..300).contains(&code), ep);
         }
         // The model may have moved on while this one was in flight.
         let want_hold = leg.sdp.holding();

@@ -149,6 +149,7 @@ impl CallControl {
             reinvite: None,
             refer: None,
             refer_out: None,
+            adopted_for: None,
         })
     }
 

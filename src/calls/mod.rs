@@ -110,6 +110,9 @@ pub struct CallControl {
     run_id: String,
     /// Our hold/resume re-INVITEs in flight.
     reinvites: HashMap<ClientTxId, (u64, LegIx)>,
+    /// An attended transfer in progress: the next Dial adopts this leg
+    /// (call, leg) instead of placing one, for this transferor.
+    adopting: Option<(u64, LegIx, crate::callmodel::PartyId)>,
     /// Our REFERs in flight (transfers toward SIP peers).
     refers_out: HashMap<ClientTxId, (u64, LegIx)>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
@@ -163,6 +166,7 @@ impl CallControl {
             run_id,
             reinvites: HashMap::new(),
             refers_out: HashMap::new(),
+            adopting: None,
             model_deadlines: Default::default(),
             recorder: None,
         }

@@ -5,7 +5,7 @@
 
 use super::call::{LegIx, Origin};
 use super::CallControl;
-use crate::callmodel::Target;
+use crate::callmodel::{PartyId, PartyKind, Target};
 use crate::dial::DialNumber;
 use rsip::{Header, Request};
 use sotto_sip::dialog::RequestVerdict;
@@ -49,11 +49,8 @@ impl CallControl {
             }
         };
         let forbid = |why: String| Header::Warning(format!("399 sotto \"{why}\"").into());
-        if refer.replaces.is_some() {
-            // Attended transfer by REFER with Replaces: not carried out yet; the
-            // API's consult + transfer does the same.
-            let w = forbid("REFER with Replaces is not supported; use consult and transfer".into());
-            return self.reply(now, ep, tx, &request, 501, vec![w]);
+        if let Some(replaces) = refer.replaces.clone() {
+            return self.on_attended_refer(now, tx, &request, id, ix, &refer, &replaces, ep);
         }
         let target = match self.refer_target(&refer.target) {
             Ok(t) => t,
@@ -258,6 +255,7 @@ impl CallControl {
             reinvite: None,
             refer: None,
             refer_out: None,
+            adopted_for: None,
         };
         if !self.answer_a_leg(now, &mut new_leg, &sdp, ep) {
             return true;
@@ -287,5 +285,211 @@ impl CallControl {
             self.publish(now, call);
         }
         true
+    }
+
+    /// REFER with Replaces from an agent's softphone (its own attended
+    /// transfer): the agent talks to the customer on this call and to someone
+    /// else on a second call through sotto; the far end of that second call
+    /// joins this one in the agent's place (RFC 3891 semantics, done inside
+    /// the B2BUA): its leg moves here, a re-INVITE points its media at this
+    /// call's room, and the agent's two legs end.
+    #[allow(clippy::too_many_arguments)]
+    fn on_attended_refer(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        id: u64,
+        ix: LegIx,
+        refer: &ReferRequest,
+        replaces: &Replaces,
+        ep: &mut Endpoint,
+    ) {
+        let warn = |why: &str| Header::Warning(format!("399 sotto \"{why}\"").into());
+        // The Replaces names sotto's side of the second call as the target sees
+        // it: To tag = our tag there.
+        let key = (replaces.call_id.clone(), replaces.to_tag.clone());
+        let Some(&(id2, j)) = self.by_dialog.get(&key) else {
+            let w = warn("Replaces names no call of ours");
+            return self.reply(now, ep, tx, request, 481, vec![w]);
+        };
+        let far = self.calls.get(&id2).and_then(|c| {
+            let live: Vec<LegIx> = (0..c.legs.len())
+                .filter(|&k| k != j && !c.legs[k].gone && c.legs[k].confirmed)
+                .collect();
+            match live.as_slice() {
+                [k] => Some(*k),
+                _ => None,
+            }
+        });
+        let Some(k) = far.filter(|_| id2 != id) else {
+            let w = warn("the replaced call must be a second two-party call");
+            return self.reply(now, ep, tx, request, 501, vec![w]);
+        };
+        // Who the far end is, as a target of this call's model.
+        let target = self.calls.get(&id2).and_then(|c| {
+            let p = c.legs[k].party?;
+            match &c.model.as_ref()?.party(p)?.kind {
+                PartyKind::Agent { user } => Some(Target::Agent(user.clone())),
+                PartyKind::DialNumber(n) => Some(Target::DialNumber(n.clone())),
+                PartyKind::Customer => None,
+            }
+        });
+        let target = match target {
+            Some(t) => t,
+            None => match self.refer_target(&refer.target) {
+                Ok(t) => t,
+                Err(why) => return self.reply(now, ep, tx, request, 404, vec![warn(&why)]),
+            },
+        };
+        let Some(party) = self.calls.get(&id).and_then(|c| c.legs[ix].party) else {
+            return self.reply(now, ep, tx, request, 403, vec![warn("not an agent's leg")]);
+        };
+        let consulted = {
+            let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
+                return self.reply(now, ep, tx, request, 403, vec![warn("no call control")]);
+            };
+            match model.consult(now, party, target) {
+                Ok(p) => p,
+                Err(refused) => {
+                    let w = warn(&format!("{refused} ({})", refused.rule));
+                    return self.reply(now, ep, tx, request, 403, vec![w]);
+                }
+            }
+        };
+        self.reply(now, ep, tx, request, 202, vec![]);
+        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) {
+            let mut notifier = ReferNotifier::new(refer, true, now);
+            if let Some(dialog) = leg.dialog.as_mut() {
+                if let Ok(n) = notifier.notify(now, dialog, unsent_via(), 100, "Trying") {
+                    ep.send_request(now, n, leg.peer);
+                }
+            }
+            leg.refer = Some(notifier);
+        }
+        // The model's Dial for the consulted party adopts the far leg.
+        self.adopting = Some((id2, k, party));
+        self.drive(now, id, ep);
+        if self.adopting.take().is_some() {
+            // The model did not dial (it should have): give up cleanly.
+            self.finish_refer(now, id, ix, 500, "Server Internal Error", ep);
+            return;
+        }
+        let _ = consulted;
+        // The agent's leg of the second call ends; its other leg moved here.
+        self.hang_up(now, id2, "joined to another call (attended transfer)", ep);
+    }
+
+    /// Moves leg `k` of call `id2` into call `id` as `party`, and points its
+    /// media at this call's room with a re-INVITE. The transfer completes
+    /// when that re-INVITE is answered ([`Self::adopted_leg_answered`]).
+    pub(super) fn adopt_leg(
+        &mut self,
+        now: Instant,
+        id: u64,
+        party: PartyId,
+        (id2, k, transferor): (u64, LegIx, PartyId),
+        ep: &mut Endpoint,
+    ) -> bool {
+        let Some(bound) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+            return false;
+        };
+        let ip = self.ports.ip();
+        let Some(call2) = self.calls.get_mut(&id2) else {
+            return false;
+        };
+        let Some(old) = call2.legs.get_mut(k) else {
+            return false;
+        };
+        let tombstone = old.tombstone();
+        let mut leg = std::mem::replace(old, tombstone);
+        if let (Some(room), Some(key)) = (call2.room.as_ref(), leg.media_key.take()) {
+            let _ = room.remove_leg(key);
+        }
+        let key = leg.key();
+        let origin_tx = match &leg.origin {
+            Origin::Uas(u) => Err(u.tx),
+            Origin::Uac(u) => Ok(u.tx),
+        };
+        leg.party = Some(party);
+        leg.rtp_port = bound.port;
+        leg.remote = bound.remote();
+        leg.pending_media = Some(bound);
+        leg.adopted_for = Some(transferor);
+        let local = LocalMedia::new(ip, leg.rtp_port);
+        let offer = leg.sdp.resume_offer(&local);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let new_ix = call.legs.len();
+        call.legs.push(leg);
+        if let Some(k) = key {
+            self.by_dialog.insert(k, (id, new_ix));
+        }
+        match origin_tx {
+            Err(t) => {
+                self.by_server_tx.insert(t, (id, new_ix));
+            }
+            Ok(t) => {
+                self.by_client_tx.insert(t, (id, new_ix));
+            }
+        }
+        let leg = &mut self.calls.get_mut(&id).expect("call above").legs[new_ix];
+        let Some(dialog) = leg.dialog.as_mut() else {
+            return false;
+        };
+        let Ok(mut req) = dialog.create_request(rsip::Method::Invite, unsent_via()) else {
+            return false;
+        };
+        let body = offer.to_string();
+        req.headers
+            .retain(|h| !matches!(h, Header::ContentLength(_)));
+        req.headers
+            .push(Header::ContentType("application/sdp".into()));
+        req.headers
+            .push(Header::ContentLength((body.len() as u32).into()));
+        req.body = body.into_bytes();
+        let cseq = sotto_sip::message::cseq(&req).map_or(1, |c| c.0);
+        let tx = ep.send_request(now, req, leg.peer);
+        leg.reinvite = Some((tx, cseq, offer));
+        self.reinvites.insert(tx, (id, new_ix));
+        true
+    }
+
+    /// The moved leg's re-INVITE was answered: it joins the room, the model
+    /// hears it answered, and the transferor leaves (NOTIFY 200, BYE).
+    pub(super) fn adopted_leg_answered(
+        &mut self,
+        now: Instant,
+        id: u64,
+        ix: LegIx,
+        ok: bool,
+        ep: &mut Endpoint,
+    ) {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
+            return;
+        };
+        let (Some(transferor), Some(party)) = (leg.adopted_for.take(), leg.party) else {
+            return;
+        };
+        let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
+            return;
+        };
+        if !ok {
+            model.on_failed(now, party, crate::callmodel::FailReason::Rejected);
+            self.drive(now, id, ep);
+            if let Some(t) = self.leg_of(id, transferor) {
+                self.finish_refer(now, id, t, 488, "Not Acceptable Here", ep);
+            }
+            return;
+        }
+        model.on_answered(now, party);
+        let transferred = model.transfer(now, transferor);
+        self.join_room(id, ix);
+        self.drive(now, id, ep);
+        if let Err(refused) = transferred {
+            tracing::info!(call = id, %refused, "attended transfer not completed");
+        }
+        self.refers_succeeded(now, id, ep);
     }
 }
