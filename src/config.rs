@@ -139,6 +139,9 @@ pub struct RoutesConfig {
     /// "outbound", "both" or "off". Only configuration changes it.
     #[serde(default = "defaults::routes_denoise")]
     pub denoise: String,
+    /// The echo route's own setting; unset: `denoise`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_denoise: Option<String>,
     /// Record every answered call (SPEC §1 "Recording"): one stereo WAV per call.
     #[serde(default = "defaults::routes_record")]
     pub record: bool,
@@ -305,6 +308,14 @@ impl Config {
         }
         if let Err(e) = self.routes.denoise.parse::<sotto_media::denoise::Denoise>() {
             bail!("invalid routes.denoise: {e}");
+        }
+        if let Some(Err(e)) = self
+            .routes
+            .echo_denoise
+            .as_ref()
+            .map(|d| d.parse::<sotto_media::denoise::Denoise>())
+        {
+            bail!("invalid routes.echo_denoise: {e}");
         }
         if s.auth_algorithms.is_empty() {
             bail!("invalid sip.auth_algorithms: list at least one of \"MD5\", \"SHA-256\"");

@@ -117,6 +117,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             nonce_secret: rand::random::<[u8; 32]>().to_vec(),
             // Validated with the same parser when the config was loaded.
             denoise: config.routes.denoise.parse().unwrap_or_default(),
+            echo_denoise: config
+                .routes
+                .echo_denoise
+                .as_deref()
+                .unwrap_or(&config.routes.denoise)
+                .parse()
+                .unwrap_or_default(),
             auth_algorithms: config
                 .sip
                 .auth_algorithms

@@ -652,6 +652,9 @@ impl CallControl {
         let Some(recorder) = self.recorder.clone() else {
             return;
         };
+        if self.calls.get(&id).is_none_or(|c| c.recording.is_some()) {
+            return; // one file per call
+        }
         if !self.cfg.record {
             return;
         }

@@ -169,7 +169,7 @@ impl CallControl {
             return;
         };
         let codec = bound.remote().borrow().codec.encoding_name().to_string();
-        let denoise = self.cfg.denoise != Denoise::Off;
+        let denoise = self.cfg.echo_denoise != Denoise::Off;
         let seed = self.random() as u32;
         let Some(media) = self.media.echo(bound, denoise, seed).ok() else {
             return self.reply(now, ep, tx, &request, 500, vec![]);

@@ -51,8 +51,10 @@ pub struct CallControlConfig {
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
-    /// Where noise is removed (the echo route: unless `Off`).
+    /// Where noise is removed on agents' calls.
     pub denoise: sotto_media::denoise::Denoise,
+    /// The echo route: denoised unless `Off`.
+    pub echo_denoise: sotto_media::denoise::Denoise,
     /// Challenge algorithms, most preferred first.
     pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
     /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
