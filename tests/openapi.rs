@@ -186,7 +186,10 @@ fn the_action_enum_is_what_the_api_parses_and_the_model_names() {
         .filter(|l| l.starts_with('"') && l.contains("=>"))
         .filter_map(|l| literals(l).into_iter().next())
         .collect();
-    assert!(parsed.contains("hold"), "action parser not found: {parsed:?}");
+    assert!(
+        parsed.contains("hold"),
+        "action parser not found: {parsed:?}"
+    );
     assert_eq!(
         documented, parsed,
         "the spec's Action enum vs the arms of control_api::act"
@@ -196,7 +199,10 @@ fn the_action_enum_is_what_the_api_parses_and_the_model_names() {
     let named: BTreeSet<String> = literals(block(&model, "pub fn as_str"))
         .into_iter()
         .collect();
-    assert_eq!(documented, named, "the spec's Action enum vs Action::as_str");
+    assert_eq!(
+        documented, named,
+        "the spec's Action enum vs Action::as_str"
+    );
 
     let param = &spec["paths"]["/v1/calls/{id}/{action}"]["parameters"];
     let action = param
@@ -228,7 +234,10 @@ fn the_rule_enum_is_every_refusal_rule_id() {
     assert_eq!(documented, ids, "the spec's Rule enum vs callmodel::rule");
     let table = rule["description"].as_str().unwrap();
     for id in &ids {
-        assert!(table.contains(&format!("| `{id}` |")), "rule {id} not explained");
+        assert!(
+            table.contains(&format!("| `{id}` |")),
+            "rule {id} not explained"
+        );
     }
 }
 
@@ -260,11 +269,36 @@ fn request_bodies_and_response_shapes_match_the_serde_types() {
     }
 
     let enums = [
-        (&schema(&spec, "CallState")["enum"], "src/callmodel/state.rs", "CallState", false),
-        (&schema(&spec, "SignallingState")["enum"], "src/live.rs", "CallState", true),
-        (&schema(&spec, "LegSummary")["properties"]["role"]["enum"], "src/live.rs", "LegRole", true),
-        (&schema(&spec, "Party")["properties"]["kind"]["enum"], "src/callmodel/view.rs", "PartyKindView", false),
-        (&schema(&spec, "Party")["properties"]["role"]["enum"], "src/callmodel/party.rs", "Role", false),
+        (
+            &schema(&spec, "CallState")["enum"],
+            "src/callmodel/state.rs",
+            "CallState",
+            false,
+        ),
+        (
+            &schema(&spec, "SignallingState")["enum"],
+            "src/live.rs",
+            "CallState",
+            true,
+        ),
+        (
+            &schema(&spec, "LegSummary")["properties"]["role"]["enum"],
+            "src/live.rs",
+            "LegRole",
+            true,
+        ),
+        (
+            &schema(&spec, "Party")["properties"]["kind"]["enum"],
+            "src/callmodel/view.rs",
+            "PartyKindView",
+            false,
+        ),
+        (
+            &schema(&spec, "Party")["properties"]["role"]["enum"],
+            "src/callmodel/party.rs",
+            "Role",
+            false,
+        ),
     ];
     for (documented, file, rust, snake) in enums {
         assert_eq!(
@@ -326,7 +360,10 @@ fn refs_resolve_and_every_error_is_documented_as_json() {
     };
     for (route, method) in documented_routes(&spec) {
         let op = &spec["paths"][&route][&method];
-        assert!(op["operationId"].is_string(), "{method} {route}: operationId");
+        assert!(
+            op["operationId"].is_string(),
+            "{method} {route}: operationId"
+        );
         let responses = op["responses"].as_object().expect("responses");
         assert!(
             responses.keys().any(|c| c.starts_with('2')),
