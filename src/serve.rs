@@ -138,6 +138,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             recording_auto_resume: std::time::Duration::from_secs(
                 config.recording.auto_resume_seconds,
             ),
+            recording_pause_max: std::time::Duration::from_secs(config.recording.pause_max_seconds),
         },
         ports,
         media.clone(),

@@ -182,7 +182,9 @@ impl CallControl {
             ControlOp::End => model.end(now, by),
             ControlOp::Dtmf(d) => model.send_dtmf(now, by, &d),
             ControlOp::PauseRecording(d) => {
-                let d = d.unwrap_or(self.cfg.recording_auto_resume);
+                let d = d
+                    .unwrap_or(self.cfg.recording_auto_resume)
+                    .min(self.cfg.recording_pause_max);
                 model.pause_recording(now, by, d)
             }
             ControlOp::ResumeRecording => model.resume_recording(now, by),

@@ -69,6 +69,8 @@ pub struct CallControlConfig {
     pub record: bool,
     /// How long a recording pause lasts when the agent names no duration.
     pub recording_auto_resume: Duration,
+    /// The longest pause anyone may ask for (longer requests are cut to it).
+    pub recording_pause_max: Duration,
 }
 
 /// Commands from other tasks (HTTP API, signal handler).
