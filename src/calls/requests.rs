@@ -157,7 +157,17 @@ impl CallControl {
                 let mut rnd = || 0u32;
                 leg.dialog.as_mut()?.on_request(&request, &mut rnd).ok()
             });
+        // Both sides hung up at once (our BYE crossed theirs): the dialog is
+        // over either way, so the answer is 200, not 481.
+        let crossed = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.legs.get(ix))
+            .is_some_and(|l| l.gone);
         match verdict {
+            Some(RequestVerdict::Reject(_)) if crossed => {
+                self.reply(now, ep, tx, &request, 200, vec![])
+            }
             Some(RequestVerdict::Reject(r)) => {
                 let code = r.status_code().code();
                 self.reply(now, ep, tx, &request, code, vec![])
@@ -201,14 +211,17 @@ impl CallControl {
         let Some(leg) = call.legs.get_mut(ix) else {
             return;
         };
-        let super::call::Origin::Uas(uas) = &mut leg.origin else {
-            return;
-        };
-        leg.confirmed = true;
+        // The ACK to our 2xx: for the INVITE that made a leg we answered, or
+        // for a re-INVITE on any leg — the dialog must see it, or it keeps
+        // waiting and refuses the peer's next re-INVITE with 491.
         if let Some(d) = leg.dialog.as_mut() {
             let mut rnd = || 0u32;
             let _ = d.on_request(&request, &mut rnd);
         }
+        let super::call::Origin::Uas(uas) = &mut leg.origin else {
+            return;
+        };
+        leg.confirmed = true;
         // Late offer: the answer to the offer in our 200 comes in the ACK.
         if let (Some(our_offer), false) = (uas.our_offer.take(), request.body.is_empty()) {
             if let Ok(answer) = sotto_sip::sdp::SessionDescription::parse(&request.body) {
