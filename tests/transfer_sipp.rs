@@ -144,6 +144,54 @@ fn softphone_blind_refer_hands_the_customer_to_agent2() {
     sotto.assert_running();
 }
 
+/// (1b) The same transfer to an agent who refuses (486): the transferor hears the
+/// failure in the final NOTIFY, and the call is dropped (SPEC §1): BYE to the
+/// transferor and to the customer.
+#[test]
+fn softphone_blind_refer_to_an_agent_who_refuses_drops_the_call() {
+    require_peer!("sipp");
+    let mut sotto = Sotto::start();
+    let agent1 = agent(
+        &sotto,
+        "agent1",
+        "uas_answer_refer_fails.xml",
+        &["-key", "refer_to", "agent2"],
+    );
+    let agent2 = agent(&sotto, "agent2", "uas_busy.xml", &[]);
+    // The customer is a hand-written UA: sotto holds it while agent2 rings and hangs
+    // up at once when agent2 refuses, a BYE that may overtake SIPp's answer to the
+    // hold re-INVITE (SIPp would abort on it; a phone answers both).
+    let mut customer = Ua::new("customer", sotto.sip);
+    let call = match customer.invite(&sotto.uri("agent1"), &[]) {
+        Ok(d) => d,
+        Err(s) => fail_ua(
+            &[&customer],
+            vec![agent1, agent2],
+            &format!("call got {s:?}"),
+        ),
+    };
+    let cid = call.call_id.clone();
+    let bye = customer.wait_for(Duration::from_secs(15), |m| {
+        m.method() == Some("BYE") && m.call_id() == cid
+    });
+    let Some(bye) = bye else {
+        fail_ua(
+            &[&customer],
+            vec![agent1, agent2],
+            "the customer got no BYE",
+        );
+    };
+    customer.respond(&bye, 200, "OK", &[], None);
+    for p in [agent1, agent2] {
+        p.wait().assert_all_succeeded(1);
+    }
+    let gone = common::poll_until(Duration::from_secs(5), || {
+        api::calls(&sotto).is_empty().then_some(())
+    });
+    assert!(gone.is_some(), "the call stayed: {:#?}", api::calls(&sotto));
+    sotto.assert_running();
+}
+
 /// (2) A customer from the trunk, transferred blind from the API with
 /// trunk.transfer = "refer": sotto sends the trunk REFER naming the dial number, the
 /// trunk's NOTIFYs report success, and sotto hangs up its legs (customer and agent).

@@ -141,6 +141,8 @@ pub struct Ua {
     server: SocketAddr,
     /// Where our SDP points; bound so that sotto's RTP has somewhere to go.
     rtp: UdpSocket,
+    /// The SDP origin's version: one more for each body (RFC 3264 §8).
+    sdp_version: u32,
     /// Responses we sent, by (Call-ID, CSeq), for retransmitted requests.
     answered: HashMap<(String, String), Vec<u8>>,
     /// Everything seen and sent, for failure reports.
@@ -162,6 +164,7 @@ impl Ua {
             sock,
             server,
             rtp,
+            sdp_version: 0,
             answered: HashMap::new(),
             log: String::new(),
         }
@@ -181,12 +184,14 @@ impl Ua {
     }
 
     /// An SDP body: PCMU at our RTP port, `direction` given.
-    pub fn sdp(&self, direction: &str) -> String {
+    pub fn sdp(&mut self, direction: &str) -> String {
         let rtp = self.rtp.local_addr().expect("rtp addr");
+        self.sdp_version += 1;
         format!(
-            "v=0\r\no={u} 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+            "v=0\r\no={u} 1 {v} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
              m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n",
             u = self.user,
+            v = self.sdp_version,
             ip = rtp.ip(),
             port = rtp.port()
         )
