@@ -145,6 +145,19 @@ client fail uac_480_vs_answering -sf uac_480.xml -s agent2 -p "$client_port" -m 
 peer options_uas -sf selftest/uas_options.xml -p "$peer_port" -m 1
 client pass options -sf options.xml -p "$client_port" -m 1 "$sotto"
 
+# A customer who waits through hold and resume for the BYE (transfers); against a
+# phone that never hangs up it must time out.
+peer hold_bye -sf selftest/uas_hold_bye.xml -p "$peer_port" -m 1
+client pass uac_wait_bye -sf uac_wait_bye.xml -s agent1 -p "$client_port" -m 1 "$sotto"
+peer answer_uas -sn uas -p "$peer_port" -m 1
+client timeout uac_wait_bye_vs_no_bye -sf uac_wait_bye.xml -s agent1 -p "$client_port" -m 1 -timeout 3 "$sotto"
+
+# The trunk referred by sotto (blind transfer by REFER): it must check the Refer-To.
+peer referrer -sf selftest/trunk_referrer.xml -key refer_number +12015550100 -p "$peer_port" -m 1
+client pass uac_trunk_referred -sf uac_trunk_referred.xml -s agent1 -p "$client_port" -m 1 "$sotto"
+peer referrer_wrong -sf selftest/trunk_referrer.xml -key refer_number +19995550100 -p "$peer_port" -m 1
+client fail uac_trunk_referred_wrong_target -sf uac_trunk_referred.xml -s agent1 -p "$client_port" -m 1 "$sotto"
+
 # The agent's phone: registers to the stand-in registrar, takes one call (from a second
 # SIPp playing sotto's B2BUA leg, sent straight to the agent's port), unregisters. The
 # caller starts once the agent has written its ready file.

@@ -7,11 +7,13 @@
 //! CI must never pass by skipping.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod api;
 pub mod audio;
 pub mod baresip;
 pub mod http;
 pub mod ports;
 pub mod rawsip;
+pub mod rawua;
 pub mod sipp;
 pub mod sotto;
 
