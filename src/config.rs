@@ -47,8 +47,10 @@ pub struct TrunkConfig {
     /// `sip:{number}@127.0.0.1:5070`. Empty: no trunk, dial numbers are refused.
     #[serde(default = "defaults::trunk_uri")]
     pub uri: String,
-    /// How a transfer toward the trunk is done: "bridge" keeps sotto in the
-    /// media path; "refer" (RFC 3515) is not implemented yet and is refused.
+    /// How a transfer of a customer on the trunk is done: "bridge" keeps sotto
+    /// in the media path; "refer" asks the trunk to call the target itself
+    /// (REFER, RFC 3515; REFER with Replaces for a consult transfer to a dial
+    /// number, RFC 3891) and the call leaves sotto when the trunk reports success.
     #[serde(default = "defaults::trunk_transfer")]
     pub transfer: String,
 }
@@ -137,6 +139,9 @@ pub struct RoutesConfig {
     /// "outbound", "both" or "off". Only configuration changes it.
     #[serde(default = "defaults::routes_denoise")]
     pub denoise: String,
+    /// The echo route's own setting; unset: `denoise`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_denoise: Option<String>,
     /// Record every answered call (SPEC §1 "Recording"): one stereo WAV per call.
     #[serde(default = "defaults::routes_record")]
     pub record: bool,
@@ -304,6 +309,14 @@ impl Config {
         if let Err(e) = self.routes.denoise.parse::<sotto_media::denoise::Denoise>() {
             bail!("invalid routes.denoise: {e}");
         }
+        if let Some(Err(e)) = self
+            .routes
+            .echo_denoise
+            .as_ref()
+            .map(|d| d.parse::<sotto_media::denoise::Denoise>())
+        {
+            bail!("invalid routes.echo_denoise: {e}");
+        }
         if s.auth_algorithms.is_empty() {
             bail!("invalid sip.auth_algorithms: list at least one of \"MD5\", \"SHA-256\"");
         }
@@ -326,9 +339,9 @@ impl Config {
                 );
             }
         }
-        if self.trunk.transfer != "bridge" {
+        if self.trunk.transfer != "bridge" && self.trunk.transfer != "refer" {
             bail!(
-                "invalid trunk.transfer {:?}: only \"bridge\" is implemented",
+                "invalid trunk.transfer {:?}: \"bridge\" or \"refer\"",
                 self.trunk.transfer
             );
         }

@@ -94,7 +94,7 @@ impl LegMedia {
 pub struct CallSummary {
     pub id: String,
     pub state: CallState,
-    /// The route that took the call (`echo`, `user:agent1`, ...).
+    /// The route that took the call (`echo`, `agent:agent1`, ...).
     pub route: String,
     pub from: String,
     pub to: String,

@@ -117,6 +117,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             nonce_secret: rand::random::<[u8; 32]>().to_vec(),
             // Validated with the same parser when the config was loaded.
             denoise: config.routes.denoise.parse().unwrap_or_default(),
+            echo_denoise: config
+                .routes
+                .echo_denoise
+                .as_deref()
+                .unwrap_or(&config.routes.denoise)
+                .parse()
+                .unwrap_or_default(),
             auth_algorithms: config
                 .sip
                 .auth_algorithms
@@ -126,10 +133,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             epoch_unix_ms,
             epoch_instant,
             trunk_uri: config.trunk.uri.clone(),
+            trunk_refer: config.trunk.transfer == "refer",
             record: config.routes.record,
             recording_auto_resume: std::time::Duration::from_secs(
                 config.recording.auto_resume_seconds,
             ),
+            recording_pause_max: std::time::Duration::from_secs(config.recording.pause_max_seconds),
         },
         ports,
         media.clone(),

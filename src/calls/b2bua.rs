@@ -115,6 +115,9 @@ impl CallControl {
             party: None,
             media_key: None,
             reinvite: None,
+            refer: None,
+            refer_out: None,
+            adopted_for: None,
         });
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
@@ -170,6 +173,10 @@ impl CallControl {
     ) {
         if self.reinvites.contains_key(&tx) {
             return self.on_reinvite_response(now, tx, response, ep);
+        }
+        if self.refers_out.contains_key(&tx) {
+            let code = response.status_code.code();
+            return self.on_refer_response(now, tx, code, ep);
         }
         let Some(&(id, ix)) = self.by_client_tx.get(&tx) else {
             return; // responses to our BYEs need nothing more
@@ -296,6 +303,7 @@ impl CallControl {
             m.on_answered(now, p);
         }
         self.drive(now, id, ep);
+        self.refers_succeeded(now, id, ep);
     }
 
     /// The first placed leg answered a plain B2BUA call: answer the caller
@@ -444,6 +452,8 @@ impl CallControl {
     /// Ends one leg from our side (once): BYE when answered, CANCEL when
     /// ringing, a final response when it is an INVITE we have not answered.
     pub(super) fn bye_leg(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+        // A transferor still waiting for its REFER's outcome hears it failed.
+        self.finish_refer(now, id, ix, 480, "Temporarily Unavailable", ep);
         let draining = self.draining.is_some();
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -485,13 +495,25 @@ impl CallControl {
             return;
         };
         call.ending.get_or_insert(reason);
+        // Only entries that still point here: a leg that moved to another
+        // call (attended transfer) keeps its indices.
         for leg in &call.legs {
             match &leg.origin {
-                Origin::Uas(u) => self.by_server_tx.remove(&u.tx),
-                Origin::Uac(u) => self.by_client_tx.remove(&u.tx),
-            };
+                Origin::Uas(u) => {
+                    if self.by_server_tx.get(&u.tx).is_some_and(|e| e.0 == id) {
+                        self.by_server_tx.remove(&u.tx);
+                    }
+                }
+                Origin::Uac(u) => {
+                    if self.by_client_tx.get(&u.tx).is_some_and(|e| e.0 == id) {
+                        self.by_client_tx.remove(&u.tx);
+                    }
+                }
+            }
             if let Some(key) = leg.key() {
-                self.by_dialog.remove(&key);
+                if self.by_dialog.get(&key).is_some_and(|e| e.0 == id) {
+                    self.by_dialog.remove(&key);
+                }
             }
         }
         if let Some(m) = call.media.as_mut() {

@@ -84,6 +84,13 @@ pub struct Leg {
     pub media_key: Option<LegKey>,
     /// Our hold/resume re-INVITE in flight: its transaction, CSeq and offer.
     pub reinvite: Option<(ClientTxId, u32, SessionDescription)>,
+    /// A REFER this leg's phone sent, whose outcome it still awaits (NOTIFY).
+    pub refer: Option<sotto_sip::refer::ReferNotifier>,
+    /// A REFER we sent on this leg (transfer toward a SIP peer), awaiting NOTIFYs.
+    pub refer_out: Option<sotto_sip::refer::ReferSubscriber>,
+    /// This leg moved here from another call (attended transfer by REFER
+    /// with Replaces): the transferor to take out once its media is here.
+    pub adopted_for: Option<PartyId>,
 }
 
 impl Leg {
@@ -117,6 +124,44 @@ impl Leg {
                 .dialog
                 .as_ref()
                 .map(|d| d.local_tag().as_str().to_string()),
+        }
+    }
+
+    /// What stays in a call's list when its leg moved to another call: gone,
+    /// no dialog, no media.
+    pub fn tombstone(&self) -> Leg {
+        let (remote, _) = watch::channel(*self.remote.borrow());
+        Leg {
+            origin: match &self.origin {
+                Origin::Uas(u) => Origin::Uas(Uas {
+                    tx: u.tx,
+                    invite: u.invite.clone(),
+                    local_tag: u.local_tag.clone(),
+                    our_offer: None,
+                    answer_sdp: None,
+                    ringing: u.ringing,
+                }),
+                Origin::Uac(u) => Origin::Uac(Uac {
+                    tx: u.tx,
+                    invite: u.invite.clone(),
+                    offer: u.offer.clone(),
+                }),
+            },
+            peer: self.peer,
+            dialog: None,
+            sdp: LocalSession::new(0, 0),
+            answered: true,
+            confirmed: true,
+            rtp_port: self.rtp_port,
+            remote,
+            pending_media: None,
+            gone: true,
+            party: None,
+            media_key: None,
+            reinvite: None,
+            refer: None,
+            refer_out: None,
+            adopted_for: None,
         }
     }
 

@@ -135,6 +135,22 @@ impl CallControl {
                     ControlError::BadRequest(format!("call {name} has no primary agent"))
                 })?,
         };
+        // Toward the trunk, a transfer may be the trunk's own (REFER).
+        let blind = match &op {
+            ControlOp::BlindTransfer(t) => {
+                Some(parse_target(t, users).map_err(ControlError::BadRequest)?)
+            }
+            _ => None,
+        };
+        if matches!(op, ControlOp::Transfer | ControlOp::BlindTransfer(_)) {
+            if let Some(result) = self.try_refer_transfer(now, id, by, blind.as_ref(), ep) {
+                return result.map(|()| self.call_json(id));
+            }
+        }
+        let users = &self.cfg.users;
+        let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
+            return Err(ControlError::NotFound(format!("no call with id {name:?}")));
+        };
         let needs_trunk = |t: &Target| matches!(t, Target::DialNumber(_)) && !has_trunk;
         let no_trunk = || {
             ControlError::Unavailable(
@@ -166,7 +182,9 @@ impl CallControl {
             ControlOp::End => model.end(now, by),
             ControlOp::Dtmf(d) => model.send_dtmf(now, by, &d),
             ControlOp::PauseRecording(d) => {
-                let d = d.unwrap_or(self.cfg.recording_auto_resume);
+                let d = d
+                    .unwrap_or(self.cfg.recording_auto_resume)
+                    .min(self.cfg.recording_pause_max);
                 model.pause_recording(now, by, d)
             }
             ControlOp::ResumeRecording => model.resume_recording(now, by),
@@ -253,22 +271,21 @@ impl CallControl {
     /// Carries out everything the call's model asks, until it asks nothing.
     pub(super) fn drive(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
         let mut topology_changed = false;
-        loop {
-            let Some(effect) = self
-                .calls
-                .get_mut(&id)
-                .and_then(|c| c.model.as_mut())
-                .and_then(|m| m.poll_effect())
-            else {
-                break;
-            };
+        while let Some(effect) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.model.as_mut())
+            .and_then(|m| m.poll_effect())
+        {
             tracing::debug!(call = id, ?effect, "call model");
             match effect {
                 Effect::Dial { party, target } => self.dial(now, id, party, target, ep),
                 Effect::Hangup { party } => {
                     if let Some(ix) = self.leg_of(id, party) {
-                        self.bye_leg(now, id, ix, ep);
-                        self.leave_room(id, ix);
+                        if !self.defer_bye_for_refer(id, ix) {
+                            self.bye_leg(now, id, ix, ep);
+                            self.leave_room(id, ix);
+                        }
                     }
                 }
                 Effect::Hold { party } => self.reinvite(now, id, party, true, ep),
@@ -363,6 +380,11 @@ impl CallControl {
 
     /// Places the leg for a party the model added.
     fn dial(&mut self, now: Instant, id: u64, party: PartyId, target: Target, ep: &mut Endpoint) {
+        if let Some(adopt) = self.adopting.take() {
+            if self.adopt_leg(now, id, party, adopt, ep) {
+                return;
+            }
+        }
         let caller = self.caller_for(id);
         let placed = match &target {
             Target::Agent(user) => {
@@ -474,6 +496,7 @@ impl CallControl {
         let Some((_, cseq, offer)) = leg.reinvite.take() else {
             return;
         };
+        let adopted = leg.adopted_for.is_some();
         if (200..300).contains(&code) {
             if let Some(d) = leg.dialog.as_ref() {
                 ep.ack_2xx(tx, d.create_ack(cseq, unsent_via()), leg.peer);
@@ -488,6 +511,9 @@ impl CallControl {
             }
         } else {
             tracing::info!(call = id, leg = ix, code, "hold/resume re-INVITE refused");
+        }
+        if adopted {
+            return self.adopted_leg_answered(now, id, ix, (200..300).contains(&code), ep);
         }
         // The model may have moved on while this one was in flight.
         let want_hold = leg.sdp.holding();
@@ -571,6 +597,13 @@ impl CallControl {
             let hears: Vec<LegKey> = hears.into_iter().filter_map(key_of).collect();
             let _ = room.set_hears(key, &hears);
         }
+        if call.recording.is_some() {
+            if let Some((left, right)) = self.record_sides(id) {
+                if let Some(room) = self.calls.get(&id).and_then(|c| c.room.as_ref()) {
+                    let _ = room.set_record_sides(&left, &right);
+                }
+            }
+        }
     }
 
     fn send_dtmf(&mut self, id: u64, to: &[PartyId], digits: &str) {
@@ -597,20 +630,10 @@ impl CallControl {
         }
     }
 
-    /// Recording (when the route records): the customer left, agents right.
-    fn start_recording(&mut self, id: u64) {
-        let Some(recorder) = self.recorder.clone() else {
-            return;
-        };
-        if !self.cfg.record {
-            return;
-        }
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let (Some(room), Some(model)) = (call.room.as_ref(), call.model.as_ref()) else {
-            return;
-        };
+    /// The record tap's sides: the customer (and dial numbers) left, agents right.
+    fn record_sides(&self, id: u64) -> Option<(Vec<LegKey>, Vec<LegKey>)> {
+        let call = self.calls.get(&id)?;
+        let model = call.model.as_ref()?;
         let mut left = Vec::new();
         let mut right = Vec::new();
         for leg in &call.legs {
@@ -623,6 +646,29 @@ impl CallControl {
                 None => {}
             }
         }
+        Some((left, right))
+    }
+
+    /// Recording (when the route records): the customer left, agents right.
+    fn start_recording(&mut self, id: u64) {
+        let Some(recorder) = self.recorder.clone() else {
+            return;
+        };
+        if self.calls.get(&id).is_none_or(|c| c.recording.is_some()) {
+            return; // one file per call
+        }
+        if !self.cfg.record {
+            return;
+        }
+        let Some((left, right)) = self.record_sides(id) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(room) = call.room.as_ref() else {
+            return;
+        };
         let (prod, cons) = crate::recording::ring();
         if room.set_record_tap(Some(prod), &left, &right).is_ok() {
             call.recording = Some(recorder.start(&format!("{}-{}", self.run_id, call.name), cons));

@@ -64,6 +64,10 @@ impl CallControl {
                 }
             }
         };
+        // RFC 3891: a phone taking the place of a leg of a call in progress.
+        if self.on_invite_replaces(now, tx, &request, peer, offer.as_ref(), ep) {
+            return;
+        }
         // §8.2.2.1: routing comes after the request itself is acceptable.
         let user = request
             .uri
@@ -143,6 +147,9 @@ impl CallControl {
             party: None,
             media_key: None,
             reinvite: None,
+            refer: None,
+            refer_out: None,
+            adopted_for: None,
         })
     }
 
@@ -162,7 +169,7 @@ impl CallControl {
             return;
         };
         let codec = bound.remote().borrow().codec.encoding_name().to_string();
-        let denoise = self.cfg.denoise != Denoise::Off;
+        let denoise = self.cfg.echo_denoise != Denoise::Off;
         let seed = self.random() as u32;
         let Some(media) = self.media.echo(bound, denoise, seed).ok() else {
             return self.reply(now, ep, tx, &request, 500, vec![]);

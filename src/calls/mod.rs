@@ -15,6 +15,8 @@ mod call;
 pub mod control;
 mod invite;
 mod publish;
+mod refer;
+mod refer_out;
 mod requests;
 mod uas;
 
@@ -33,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Methods we implement, for Allow headers (§20.5).
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER";
 
 /// Settings call control needs, taken from the configuration.
 #[derive(Debug, Clone)]
@@ -49,8 +51,10 @@ pub struct CallControlConfig {
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
-    /// Where noise is removed (the echo route: unless `Off`).
+    /// Where noise is removed on agents' calls.
     pub denoise: sotto_media::denoise::Denoise,
+    /// The echo route: denoised unless `Off`.
+    pub echo_denoise: sotto_media::denoise::Denoise,
     /// Challenge algorithms, most preferred first.
     pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
     /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
@@ -59,10 +63,14 @@ pub struct CallControlConfig {
     pub epoch_instant: Instant,
     /// Request-URI template for dial numbers (`{number}`); empty: no trunk.
     pub trunk_uri: String,
+    /// Transfers toward the trunk by REFER instead of bridging.
+    pub trunk_refer: bool,
     /// Record answered agent calls.
     pub record: bool,
     /// How long a recording pause lasts when the agent names no duration.
     pub recording_auto_resume: Duration,
+    /// The longest pause anyone may ask for (longer requests are cut to it).
+    pub recording_pause_max: Duration,
 }
 
 /// Commands from other tasks (HTTP API, signal handler).
@@ -106,6 +114,11 @@ pub struct CallControl {
     run_id: String,
     /// Our hold/resume re-INVITEs in flight.
     reinvites: HashMap<ClientTxId, (u64, LegIx)>,
+    /// An attended transfer in progress: the next Dial adopts this leg
+    /// (call, leg) instead of placing one, for this transferor.
+    adopting: Option<(u64, LegIx, crate::callmodel::PartyId)>,
+    /// Our REFERs in flight (transfers toward SIP peers).
+    refers_out: HashMap<ClientTxId, (u64, LegIx)>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
     model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
     /// Writes recordings (when configured).
@@ -156,6 +169,8 @@ impl CallControl {
             registrations,
             run_id,
             reinvites: HashMap::new(),
+            refers_out: HashMap::new(),
+            adopting: None,
             model_deadlines: Default::default(),
             recorder: None,
         }

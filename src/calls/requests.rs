@@ -27,12 +27,19 @@ impl CallControl {
         ) {
             return self.reply(now, ep, tx, &request, 416, vec![]);
         }
-        // §8.2.2.3: we support no extensions, so any Require is refused.
+        // §8.2.2.3: of the extensions, we support only `replaces` (RFC 3891),
+        // so any other Require is refused.
         if let Some(req) = request.headers.iter().find_map(|h| match h {
             Header::Require(r) => Some(r.value().to_string()),
             _ => None,
         }) {
-            if request.method != Method::Cancel {
+            let unsupported: Vec<&str> = req
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("replaces"))
+                .collect();
+            if request.method != Method::Cancel && !unsupported.is_empty() {
+                let req = unsupported.join(", ");
                 let extra = vec![Header::Unsupported(req.into())];
                 return self.reply(now, ep, tx, &request, 420, extra);
             }
@@ -51,10 +58,13 @@ impl CallControl {
             Method::Invite if in_dialog => self.on_reinvite(now, tx, request, ep),
             Method::Invite => self.on_invite(now, tx, request, peer, ep),
             Method::Bye => self.on_bye(now, tx, request, ep),
+            Method::Refer if in_dialog => self.on_refer(now, tx, request, ep),
+            Method::Refer => self.reply(now, ep, tx, &request, 403, vec![]),
             Method::Info | Method::Update if in_dialog => match self.find_dialog(&request) {
                 Some(_) => self.reply(now, ep, tx, &request, 200, vec![]),
                 None => self.reply(now, ep, tx, &request, 481, vec![]),
             },
+            Method::Notify if in_dialog => self.on_notify(now, tx, request, ep),
             Method::Info | Method::Update | Method::PRack | Method::Notify => {
                 self.reply(now, ep, tx, &request, 481, vec![])
             }

@@ -284,6 +284,16 @@ impl Room {
         Ok(())
     }
 
+    /// Changes which legs the running record tap puts on each side (legs
+    /// joined or left); no tap running: nothing happens.
+    pub fn set_record_sides(&self, left: &[LegKey], right: &[LegKey]) -> io::Result<()> {
+        let state = self.lock();
+        let left = Self::set_of(&state, left)?;
+        let right = Self::set_of(&state, right)?;
+        self.send(RoomCommand::TapSides(left, right));
+        Ok(())
+    }
+
     /// Record-tap pairs dropped because the ring was full.
     pub fn tap_dropped(&self) -> u64 {
         self.tap_dropped.load(Ordering::Relaxed)

@@ -52,6 +52,8 @@ pub(super) enum RoomCommand {
     HoldAudio(usize, HoldAudio),
     Dtmf(usize, Dtmf, Duration),
     Tap(Option<Box<RecordTap>>),
+    /// Which legs the running tap puts left and right.
+    TapSides(LegSet, LegSet),
 }
 
 /// What a leg is sent each tick.
@@ -173,6 +175,12 @@ impl WorkerRoom {
                 }
             }
             RoomCommand::Tap(tap) => self.tap = tap,
+            RoomCommand::TapSides(left, right) => {
+                if let Some(tap) = self.tap.as_mut() {
+                    tap.left = left;
+                    tap.right = right;
+                }
+            }
         }
         self.route();
     }
