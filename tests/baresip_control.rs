@@ -37,14 +37,12 @@ fn agent(sotto: &Sotto, user: &str, tone: f64) -> Baresip {
         })
         .collect();
     audio::write_wav(&source, 8_000, &samples);
-    let phone = Baresip::start(
-        &Account {
-            user: user.into(),
-            password: user.into(),
-            registrar: sotto.sip,
-        },
-        &source,
-    );
+    let account = Account {
+        user: user.into(),
+        password: user.into(),
+        registrar: sotto.sip,
+    };
+    let phone = Baresip::start_with(&account, &source, true);
     assert!(
         phone.wait_registered(Duration::from_secs(15)),
         "baresip did not register as {user} within 15 s"
@@ -71,6 +69,23 @@ fn wait_control_state(sotto: &Sotto, id: &str, state: &str, limit: Duration) -> 
     .ok_or_else(|| {
         format!("control.state never became {state:?} within {limit:?}; last view: {last}")
     })
+}
+
+/// The status lines of sotto's final answers to the re-INVITEs baresip sent it.
+fn answers_to_reinvites(phone: &Baresip) -> Vec<String> {
+    let trace = phone.sip_trace();
+    let invites: Vec<&str> = trace
+        .iter()
+        .filter(|m| m.from == phone.sip && m.start_line().starts_with("INVITE "))
+        .filter_map(|m| m.header("CSeq"))
+        .collect();
+    trace
+        .iter()
+        .filter(|m| m.to == phone.sip && m.start_line().starts_with("SIP/2.0 "))
+        .filter(|m| m.header("CSeq").is_some_and(|c| invites.contains(&c)))
+        .filter(|m| !m.start_line().starts_with("SIP/2.0 1"))
+        .map(|m| m.start_line().to_string())
+        .collect()
 }
 
 /// Listens for [`LISTEN`] starting [`SETTLE`] after `from` (waiting as needed) and
@@ -170,7 +185,13 @@ fn baresip_hold_and_resume_put_the_customer_on_music_and_back() {
     agent1.command_ok("resume", "", Duration::from_secs(10));
     let resumed = customer
         .wait_reinvite(1, Duration::from_secs(10))
-        .unwrap_or_else(|| panic!("no re-INVITE reached the customer after baresip's `resume`"));
+        .unwrap_or_else(|| {
+            panic!(
+                "no re-INVITE reached the customer after baresip's `resume`; sotto's answers to \
+                 baresip's re-INVITEs: {:?}",
+                answers_to_reinvites(&agent1)
+            )
+        });
     assert_eq!(
         resumed.direction,
         Direction::SendRecv,
@@ -189,7 +210,6 @@ fn baresip_hold_and_resume_put_the_customer_on_music_and_back() {
 }
 
 #[test]
-#[ignore = "sotto answers REFER 405 until src/calls/refer.rs lands"]
 fn baresip_blind_transfer_connects_the_customer_to_agent2() {
     require_peer!("baresip");
     let sotto = Sotto::start();
@@ -214,13 +234,69 @@ fn baresip_blind_transfer_connects_the_customer_to_agent2() {
         agent1.wait_call_ended(Duration::from_secs(10)),
         "agent1's call did not end after the transfer"
     );
-    // sotto reports the transfer's progress to agent1 with NOTIFY message/sipfrag
-    // (RFC 3515 §2.4.5); baresip 1.0 logs it as "transfer" lines.
     let output = agent1.output();
     assert!(
         !output.contains("transfer failure"),
         "baresip reports the transfer failed:\n{}",
         common::tail(&output, 5_000)
+    );
+    // RFC 3515 §2.4.2: 202 to the REFER; §2.4.5: NOTIFY message/sipfrag with the
+    // INVITE's progress, ending in a final response. baresip 1.0 logs none of this
+    // outside its SIP trace.
+    let trace = agent1.sip_trace();
+    let refer = trace
+        .iter()
+        .find(|m| m.from == agent1.sip && m.start_line().starts_with("REFER "))
+        .unwrap_or_else(|| panic!("agent1 sent no REFER:\n{}", common::tail(&output, 5_000)));
+    assert!(
+        refer
+            .header("Refer-To")
+            .is_some_and(|r| r.contains(&target)),
+        "agent1's REFER does not name {target}:\n{}",
+        refer.message
+    );
+    let refer_cseq = refer.header("CSeq").unwrap_or_default();
+    let answer = trace
+        .iter()
+        .find(|m| {
+            m.to == agent1.sip
+                && m.start_line().starts_with("SIP/2.0 ")
+                && m.header("CSeq") == Some(refer_cseq)
+        })
+        .map(|m| m.start_line().to_string());
+    assert_eq!(
+        answer.as_deref(),
+        Some("SIP/2.0 202 Accepted"),
+        "sotto's answer to the REFER"
+    );
+    let notifies: Vec<_> = trace
+        .iter()
+        .filter(|m| m.to == agent1.sip && m.start_line().starts_with("NOTIFY "))
+        .collect();
+    assert!(
+        !notifies.is_empty(),
+        "sotto sent agent1 no NOTIFY after the REFER"
+    );
+    for n in &notifies {
+        assert_eq!(n.header("Event"), Some("refer"), "{}", n.message);
+        assert!(
+            n.header("Content-Type")
+                .is_some_and(|c| c.starts_with("message/sipfrag")),
+            "{}",
+            n.message
+        );
+    }
+    let last = notifies.last().expect("a NOTIFY");
+    assert!(
+        last.body().trim_start().starts_with("SIP/2.0 200"),
+        "the last NOTIFY's sipfrag is not the transfer target's 200:\n{}",
+        last.message
+    );
+    assert!(
+        last.header("Subscription-State")
+            .is_some_and(|s| s.starts_with("terminated")),
+        "the final NOTIFY does not end the subscription:\n{}",
+        last.message
     );
 
     let heard = listen_after(&customer, connected_to_agent2);

@@ -66,7 +66,18 @@ const COMMAND_LIMIT: Duration = Duration::from_secs(5);
 impl Baresip {
     /// Starts baresip registering `account`, auto-answering, sending `source` (a WAV of
     /// 8 kHz mono 16-bit, as PCMU needs; baresip hangs up when the file ends).
+    /// With `SOTTO_BARESIP_SIP_TRACE` set it also prints every SIP message (`-s`).
     pub fn start(account: &Account, source: &Path) -> Baresip {
+        Self::start_with(
+            account,
+            source,
+            std::env::var_os("SOTTO_BARESIP_SIP_TRACE").is_some(),
+        )
+    }
+
+    /// As [`Baresip::start`], with `-s` (its SIP trace, read by [`Baresip::sip_trace`]) on
+    /// when `sip_trace` is true.
+    pub fn start_with(account: &Account, source: &Path, sip_trace: bool) -> Baresip {
         let dir = tempfile::Builder::new()
             .prefix("baresip-")
             .tempdir()
@@ -95,7 +106,7 @@ impl Baresip {
 
         let mut command = Command::new("baresip");
         command.arg("-f").arg(dir.path());
-        if std::env::var_os("SOTTO_BARESIP_SIP_TRACE").is_some() {
+        if sip_trace {
             command.arg("-s"); // every SIP message it sends and receives, in its output
         }
         let mut child = command
@@ -186,6 +197,42 @@ impl Baresip {
             .clone()
     }
 
+    /// The SIP messages in its output (started with `sip_trace`), in order: baresip prints
+    /// each as a `#` line, `UDP <from> -> <to>`, then the message with `\r` (a space here)
+    /// ending its lines.
+    pub fn sip_trace(&self) -> Vec<Traced> {
+        let text = strip_ansi(&self.output());
+        let mut found = Vec::new();
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#" {
+                continue;
+            }
+            let Some((from, to)) = lines.peek().and_then(|l| {
+                let (from, to) = l.trim().strip_prefix("UDP ")?.split_once(" -> ")?;
+                Some((from.parse().ok()?, to.parse().ok()?))
+            }) else {
+                continue;
+            };
+            lines.next();
+            let mut message = String::new();
+            // The message ends where the colour reset was (an empty line once stripped)
+            // after the blank line that ends its headers, or at the next `#`.
+            let mut blank = false;
+            while let Some(l) = lines.peek() {
+                if l.trim() == "#" || (blank && l.trim().is_empty()) {
+                    break;
+                }
+                blank |= l.trim().is_empty();
+                message.push_str(l.trim_end());
+                message.push('\n');
+                lines.next();
+            }
+            found.push(Traced { from, to, message });
+        }
+        found
+    }
+
     /// Waits until a line of output satisfies `matches`.
     pub fn wait_for_line(&self, limit: Duration, matches: impl Fn(&str) -> bool) -> bool {
         super::poll_until(limit, || self.output().lines().any(&matches).then_some(())).is_some()
@@ -225,6 +272,58 @@ impl Baresip {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// One SIP message from baresip's trace (`-s`).
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub from: SocketAddr,
+    pub to: SocketAddr,
+    /// Lines end in `\n`.
+    pub message: String,
+}
+
+impl Traced {
+    /// The start line: `INVITE sip:... SIP/2.0` or `SIP/2.0 200 OK`.
+    pub fn start_line(&self) -> &str {
+        self.message.lines().next().unwrap_or_default().trim()
+    }
+
+    /// The value of the first header called `name` (no compact forms: baresip's libre
+    /// writes full names), trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.message
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    /// What follows the blank line after the headers.
+    pub fn body(&self) -> &str {
+        self.message.split_once("\n\n").map_or("", |(_, body)| body)
+    }
+}
+
+/// The text without ANSI colour escapes (`ESC [ ... m`), which baresip puts around its
+/// trace and warnings.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One netstring (`<length>:<bytes>,`) from `ctrl_tcp`.
