@@ -140,7 +140,6 @@ fn assert_hears_tone(heard: &[i16], tone: f64, what: &str) {
 }
 
 #[test]
-#[ignore = "sotto bugs: on_ack (src/calls/requests.rs:204) returns before the dialog sees the ACK on agent (UAC) legs, so baresip's resume re-INVITE gets 491; on_reinvite_response (src/calls/control.rs:496) never feeds the 200 to the dialog, so no resume re-INVITE goes to the customer"]
 fn baresip_hold_and_resume_put_the_customer_on_music_and_back() {
     require_peer!("baresip");
     let sotto = Sotto::start();
