@@ -436,8 +436,12 @@ impl CallControl {
         let Some(dialog) = leg.dialog.as_mut() else {
             return;
         };
-        let Ok(mut req) = dialog.create_request(Method::Invite, unsent_via()) else {
-            return;
+        let mut req = match dialog.create_request(Method::Invite, unsent_via()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(call = id, leg = ix, hold, "cannot send a re-INVITE: {e}");
+                return;
+            }
         };
         let body = offer.to_string();
         req.headers
@@ -474,6 +478,15 @@ impl CallControl {
         let Some((_, cseq, offer)) = leg.reinvite.take() else {
             return;
         };
+        // The dialog must see the final response too: until it does, its
+        // INVITE transaction is "in progress" (§14.1) and every later
+        // re-INVITE on this leg (the resume after a hold) is refused.
+        if let Some(d) = leg.dialog.as_mut() {
+            let mut rnd = || 0u32;
+            if let Err(e) = d.on_response(now, &response, &mut rnd) {
+                tracing::warn!(call = id, leg = ix, "re-INVITE response: {e}");
+            }
+        }
         if (200..300).contains(&code) {
             if let Some(d) = leg.dialog.as_ref() {
                 ep.ack_2xx(tx, d.create_ack(cseq, unsent_via()), leg.peer);
