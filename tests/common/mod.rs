@@ -10,6 +10,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod http;
+pub mod phone;
 pub mod ports;
 pub mod rawsip;
 pub mod sipp;
