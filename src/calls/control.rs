@@ -253,15 +253,12 @@ impl CallControl {
     /// Carries out everything the call's model asks, until it asks nothing.
     pub(super) fn drive(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
         let mut topology_changed = false;
-        loop {
-            let Some(effect) = self
-                .calls
-                .get_mut(&id)
-                .and_then(|c| c.model.as_mut())
-                .and_then(|m| m.poll_effect())
-            else {
-                break;
-            };
+        while let Some(effect) = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.model.as_mut())
+            .and_then(|m| m.poll_effect())
+        {
             tracing::debug!(call = id, ?effect, "call model");
             match effect {
                 Effect::Dial { party, target } => self.dial(now, id, party, target, ep),
