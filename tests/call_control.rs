@@ -468,6 +468,19 @@ fn conference_of_eight_everybody_hears_everybody_else() {
         TRUNK.len(),
         "no ninth leg placed"
     );
+    // Each consult held the customer and each merge took the hold off again.
+    let offers = cust.offers();
+    assert_eq!(
+        offers.len(),
+        2 * TRUNK.len(),
+        "customer's re-INVITEs: {offers:?}"
+    );
+    assert!(
+        offers
+            .chunks(2)
+            .all(|p| is_hold(p[0]) && p[1] == Dir::SendRecv),
+        "hold then sendrecv per consult: {offers:?}"
+    );
 
     let trunk_calls = lab.trunk().calls();
     let mut who: Vec<(String, &Call)> = vec![("customer".into(), &cust), ("agent1".into(), &a1)];
@@ -689,7 +702,7 @@ fn bad_requests_get_json_errors() {
 fn sipp_customer(lab: &Lab, then: impl FnOnce(&str)) {
     let sipp = Sipp::scenario("uac_customer_hold.xml")
         .service("agent1")
-        .timeout(Duration::from_secs(40))
+        .timeout(Duration::from_secs(20))
         .spawn(Some(&lab.sotto.sip_target()));
     let id = lab.call_id();
     lab.wait_state(&id, "connected");
