@@ -383,6 +383,55 @@ impl Phone {
         info.ended_at = Some(Instant::now());
     }
 
+    /// Sends a re-INVITE offering `dir` on an answered call (a softphone's
+    /// hold or resume), ACKs the answer and returns its status and body.
+    pub fn reinvite(&self, call: &Call, dir: Dir) -> (u16, String) {
+        let (req, branch, cseq, target, to_tag) = {
+            let mut info = call.info.lock().unwrap();
+            info.cseq += 1;
+            let branch = unique("z9hG4bK-p");
+            let body = sdp(call.media.local, info.sdp_version, dir);
+            info.sdp_version += 1;
+            let target = info.remote_target.clone();
+            let req = request(
+                &self.shared,
+                &info,
+                "INVITE",
+                &target,
+                &branch,
+                info.cseq,
+                info.remote_tag.as_deref(),
+                Some(&body),
+            );
+            (req, branch, info.cseq, target, info.remote_tag.clone())
+        };
+        let resp = self
+            .transact(&req, &branch, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("re-INVITE ({}): no final response", dir.as_str()));
+        let code = resp.status().unwrap_or(0);
+        // §13.2.2.4: a 2xx is ACKed in a new transaction; a refusal in the INVITE's.
+        let ack_branch = if (200..300).contains(&code) {
+            unique("z9hG4bK-p")
+        } else {
+            branch
+        };
+        let ack = {
+            let info = call.info.lock().unwrap();
+            request(
+                &self.shared,
+                &info,
+                "ACK",
+                &target,
+                &ack_branch,
+                cseq,
+                to_tag.as_deref(),
+                None,
+            )
+        };
+        self.send(ack.as_bytes(), self.shared.server);
+        (code, String::from_utf8_lossy(&resp.body).into_owned())
+    }
+
     fn new_call(&self, outgoing: bool, request_user: &str, call_id: &str, _x: &str) -> Arc<Call> {
         new_call(&self.shared, outgoing, request_user, call_id)
     }
