@@ -320,7 +320,7 @@ impl Phone {
     /// Places a call to `uri` (INVITE with a PCMU offer) and returns it at
     /// once; [`Call::wait`] for its answer.
     pub fn invite(&self, uri: &str) -> Arc<Call> {
-        let call = self.new_call(true, uri, &unique("call-"), "");
+        let call = new_call(&self.shared, true, uri, &unique("call-"));
         let (req, _) = {
             let mut info = call.info.lock().unwrap();
             info.remote_uri = format!("<{uri}>");
@@ -430,10 +430,6 @@ impl Phone {
         };
         self.send(ack.as_bytes(), self.shared.server);
         (code, String::from_utf8_lossy(&resp.body).into_owned())
-    }
-
-    fn new_call(&self, outgoing: bool, request_user: &str, call_id: &str, _x: &str) -> Arc<Call> {
-        new_call(&self.shared, outgoing, request_user, call_id)
     }
 }
 
