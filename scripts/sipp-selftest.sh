@@ -141,6 +141,14 @@ client fail uac_404_vs_480 -sf uac_404.xml -s nobody -p "$client_port" -m 1 "$so
 peer answer_uas -sn uas -p "$peer_port" -m 1
 client fail uac_480_vs_answering -sf uac_480.xml -s agent2 -p "$client_port" -m 1 "$sotto"
 
+# A customer held and resumed: hold offered sendonly (or inactive), resume sendrecv;
+# an unhold offered recvonly (FreeSWITCH #1144) or a hold that is not one must fail.
+for dirs in "pass sendonly sendrecv" "pass inactive sendrecv" "fail sendonly recvonly" "fail sendrecv sendrecv"; do
+    set -- $dirs
+    peer "hold_$2_$3" -sf selftest/uas_hold_resume.xml -p "$peer_port" -set hold_dir "$2" -set resume_dir "$3" -m 1
+    client "$1" "uac_customer_hold_$2_$3" -sf uac_customer_hold.xml -s agent1 -p "$client_port" -m 1 "$sotto"
+done
+
 # OPTIONS.
 peer options_uas -sf selftest/uas_options.xml -p "$peer_port" -m 1
 client pass options -sf options.xml -p "$client_port" -m 1 "$sotto"

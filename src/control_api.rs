@@ -132,18 +132,14 @@ pub async fn act(
         },
     };
     let need = |what: Option<String>, name: &str| {
-        what.ok_or_else(|| {
-            Box::new(bad_request(format!(
-                "{action} needs \"{name}\" in the body"
-            )))
-        })
+        what.ok_or_else(|| format!("{action} needs \"{name}\" in the body"))
     };
     let op = match action.as_str() {
         "hold" => ControlOp::Hold,
         "resume" => ControlOp::Resume,
         "consult" => match need(body.target, "target") {
             Ok(t) => ControlOp::Consult(t),
-            Err(r) => return *r,
+            Err(m) => return bad_request(m),
         },
         "toggle" => ControlOp::Toggle,
         "end-consult" => ControlOp::EndConsult,
@@ -154,14 +150,14 @@ pub async fn act(
         },
         "blind-transfer" => match need(body.target, "target") {
             Ok(t) => ControlOp::BlindTransfer(t),
-            Err(r) => return *r,
+            Err(m) => return bad_request(m),
         },
         "conference" => ControlOp::Conference,
         "leave-conference" => ControlOp::LeaveConference,
         "end" => ControlOp::End,
         "send-dtmf" => match need(body.digits, "digits") {
             Ok(d) => ControlOp::Dtmf(d),
-            Err(r) => return *r,
+            Err(m) => return bad_request(m),
         },
         "pause-recording" => ControlOp::PauseRecording(body.seconds.map(Duration::from_secs)),
         "resume-recording" => ControlOp::ResumeRecording,

@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 GET over a raw `TcpStream` (no client crate): enough for the
+//! A minimal HTTP/1.1 GET (and POST) over a raw `TcpStream` (no client crate): enough for the
 //! control API's health and listing endpoints.
 
 use std::io::{self, Read, Write};
@@ -40,6 +40,37 @@ pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<HttpRe
         stream,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse(&raw).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad HTTP response: {:?}", String::from_utf8_lossy(&raw)),
+        )
+    })
+}
+
+/// `POST path` with `body` as `application/json` (no body when `None`),
+/// `Connection: close`, bounded by `timeout` for connect and each read.
+pub fn post(
+    addr: SocketAddr,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nConnection: close\r\n"
+    );
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    if body.is_some() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", payload.len()));
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(payload.as_bytes())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw).ok_or_else(|| {

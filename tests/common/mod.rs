@@ -11,6 +11,7 @@ pub mod api;
 pub mod audio;
 pub mod baresip;
 pub mod http;
+pub mod phone;
 pub mod ports;
 pub mod rawsip;
 pub mod rawua;
