@@ -35,16 +35,18 @@ pub(super) struct WorkerLeg {
 }
 
 impl WorkerLeg {
-    /// Starts the leg's receive task (on the current tokio runtime) and
-    /// builds its pipeline; the returned sender stops the task. `seed` draws
-    /// our SSRC and first sequence number and timestamp (RFC 3550 §5.1).
+    /// Starts the leg's receive task (on its worker's network thread, `io`)
+    /// and builds its pipeline; the returned sender stops the task. `seed`
+    /// draws our SSRC and first sequence number and timestamp (RFC 3550 §5.1).
     pub(super) fn start(
         leg: BoundLeg,
         denoise: bool,
         seed: u32,
+        io: &tokio::runtime::Handle,
     ) -> std::io::Result<(WorkerLeg, oneshot::Sender<()>)> {
-        // Outside a runtime, tokio would panic; a caller gets an error instead.
-        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        // The sockets register with the network thread's reactor.
+        let runtime = io.clone();
+        let _io = runtime.enter();
         let rtp = Arc::new(tokio::net::UdpSocket::from_std(leg.socket)?);
         let rtcp = Arc::new(tokio::net::UdpSocket::from_std(leg.rtcp_socket)?);
         let (send_socket, rtcp_send) = (rtp.clone(), rtcp.clone());

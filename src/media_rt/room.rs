@@ -79,6 +79,8 @@ pub struct Room {
     tx: mpsc::Sender<Command>,
     state: Mutex<RoomState>,
     tap_dropped: Arc<AtomicU64>,
+    /// The worker's network thread, where the legs' receive tasks run.
+    io: tokio::runtime::Handle,
 }
 
 fn stale(key: LegKey) -> io::Error {
@@ -89,7 +91,12 @@ fn stale(key: LegKey) -> io::Error {
 }
 
 impl Room {
-    pub(super) fn new(id: u64, tx: mpsc::Sender<Command>, tap_dropped: Arc<AtomicU64>) -> Room {
+    pub(super) fn new(
+        id: u64,
+        tx: mpsc::Sender<Command>,
+        tap_dropped: Arc<AtomicU64>,
+        io: tokio::runtime::Handle,
+    ) -> Room {
         Room {
             id,
             tx,
@@ -100,6 +107,7 @@ impl Room {
                 stopped: false,
             }),
             tap_dropped,
+            io,
         }
     }
 
@@ -116,7 +124,7 @@ impl Room {
         let _ = self.tx.send(Command::Room(self.id, command));
     }
 
-    /// Adds a leg (its receive task starts on the current tokio runtime). It
+    /// Adds a leg (its receive task starts on the worker's network thread). It
     /// hears nobody until [`Room::set_hears`]: it is on hold, and hears
     /// [`LegOptions::hold_audio`]. A ninth leg is refused.
     pub fn add_leg(&self, leg: BoundLeg, opts: LegOptions) -> io::Result<LegKey> {
@@ -140,7 +148,7 @@ impl Room {
             s => s,
         };
         let counters = leg.counters.clone();
-        let (worker_leg, stop) = WorkerLeg::start(leg, opts.denoise, seed)?;
+        let (worker_leg, stop) = WorkerLeg::start(leg, opts.denoise, seed, &self.io)?;
         state.legs[slot] = Some(LegEntry {
             key,
             stop: Some(stop),
