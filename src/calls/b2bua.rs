@@ -54,20 +54,8 @@ impl CallControl {
         let model = CallModel::inbound(now, PartyKind::Customer, user.clone())
             .with_recording(self.cfg.record);
         a.party = model.parties().next().map(|p| p.id);
-        let call = Call {
-            id,
-            name: format!("c{id}"),
-            route: Route::Agent(user),
-            started: now,
-            legs: vec![a],
-            media: None,
-            room: Some(self.media.room()),
-            model: Some(model),
-            recording: None,
-            events: Vec::new(),
-            ending: None,
-            codec: None,
-        };
+        let room = self.media.room();
+        let call = Call::controlled(id, Route::Agent(user), now, vec![a], room, model);
         self.insert_call(now, call);
         // The model dials the agent.
         self.drive(now, id, ep);
@@ -101,24 +89,12 @@ impl CallControl {
         let tx = ep.send_request(now, invite.clone(), peer);
         let call = self.calls.get_mut(&id)?;
         let ix = call.legs.len();
-        call.legs.push(Leg {
-            origin: Origin::Uac(Uac { tx, invite, offer }),
+        call.legs.push(Leg::new(
+            Origin::Uac(Uac { tx, invite, offer }),
             peer,
-            dialog: None,
-            sdp: session,
-            answered: false,
-            confirmed: false,
-            rtp_port: bound.port,
-            remote: bound.remote(),
-            pending_media: Some(bound),
-            gone: false,
-            party: None,
-            media_key: None,
-            reinvite: None,
-            refer: None,
-            refer_out: None,
-            adopted_for: None,
-        });
+            session,
+            bound,
+        ));
         self.by_client_tx.insert(tx, (id, ix));
         self.ring_deadlines
             .push(std::cmp::Reverse((now + super::RING_TIMEOUT, id, ix)));

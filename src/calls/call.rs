@@ -94,6 +94,56 @@ pub struct Leg {
 }
 
 impl Leg {
+    /// A leg that is starting: not answered yet, its sockets bound (media
+    /// starts on answer).
+    pub fn new(origin: Origin, peer: Peer, sdp: LocalSession, bound: BoundLeg) -> Leg {
+        Leg {
+            origin,
+            peer,
+            dialog: None,
+            sdp,
+            answered: false,
+            confirmed: false,
+            rtp_port: bound.port,
+            remote: bound.remote(),
+            pending_media: Some(bound),
+            gone: false,
+            party: None,
+            media_key: None,
+            reinvite: None,
+            refer: None,
+            refer_out: None,
+            adopted_for: None,
+        }
+    }
+
+    /// Sends an in-dialog re-INVITE with `offer` (our answer-to-be comes in
+    /// its 2xx) and remembers it; None when the dialog cannot send one now.
+    pub fn send_reinvite(
+        &mut self,
+        now: std::time::Instant,
+        offer: SessionDescription,
+        ep: &mut sotto_sip::endpoint::Endpoint,
+    ) -> Result<ClientTxId, String> {
+        use rsip::Header;
+        let dialog = self.dialog.as_mut().ok_or("no dialog")?;
+        let mut req = dialog
+            .create_request(rsip::Method::Invite, sotto_sip::endpoint::unsent_via())
+            .map_err(|e| e.to_string())?;
+        let body = offer.to_string();
+        req.headers
+            .retain(|h| !matches!(h, Header::ContentLength(_)));
+        req.headers
+            .push(Header::ContentType("application/sdp".into()));
+        req.headers
+            .push(Header::ContentLength((body.len() as u32).into()));
+        req.body = body.into_bytes();
+        let cseq = sotto_sip::message::cseq(&req).map_or(1, |c| c.0);
+        let tx = ep.send_request(now, req, self.peer);
+        self.reinvite = Some((tx, cseq, offer));
+        Ok(tx)
+    }
+
     pub fn uas(&self) -> Option<&Uas> {
         match &self.origin {
             Origin::Uas(u) => Some(u),
@@ -193,6 +243,31 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call under agent control: its legs share `room`, `model` rules it.
+    pub fn controlled(
+        id: u64,
+        route: Route,
+        started: Instant,
+        legs: Vec<Leg>,
+        room: Room,
+        model: CallModel,
+    ) -> Call {
+        Call {
+            id,
+            name: format!("c{id}"),
+            route,
+            started,
+            legs,
+            media: None,
+            room: Some(room),
+            model: Some(model),
+            recording: None,
+            events: Vec::new(),
+            ending: None,
+            codec: None,
+        }
+    }
+
     /// The leg that started the call (the caller's, for inbound calls).
     pub fn first(&self) -> Option<&Leg> {
         self.legs.first()

@@ -12,7 +12,7 @@ use crate::callmodel::{
 };
 use crate::dial::DialNumber;
 use crate::media_rt::{HoldAudio, LegKey, LegOptions};
-use rsip::{Header, Method, Response};
+use rsip::Response;
 use serde_json::{json, Value};
 use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, Peer};
 use sotto_sip::sdp::{LocalMedia, SessionDescription};
@@ -249,20 +249,8 @@ impl CallControl {
         self.next_call += 1;
         let model =
             CallModel::originate(now, req.agent.clone(), target).with_recording(self.cfg.record);
-        let call = Call {
-            id,
-            name: format!("c{id}"),
-            route: Route::Agent(req.agent),
-            started: now,
-            legs: Vec::new(),
-            media: None,
-            room: Some(self.media.room()),
-            model: Some(model),
-            recording: None,
-            events: Vec::new(),
-            ending: None,
-            codec: None,
-        };
+        let room = self.media.room();
+        let call = Call::controlled(id, Route::Agent(req.agent), now, Vec::new(), room, model);
         self.insert_call(now, call);
         self.drive(now, id, ep);
         let _ = req.reply.send(Ok(self.call_json(id)));
@@ -455,28 +443,12 @@ impl CallControl {
         } else {
             leg.sdp.resume_offer(&local)
         };
-        let Some(dialog) = leg.dialog.as_mut() else {
-            return;
-        };
-        let mut req = match dialog.create_request(Method::Invite, unsent_via()) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(call = id, leg = ix, hold, "cannot send a re-INVITE: {e}");
-                return;
+        match leg.send_reinvite(now, offer, ep) {
+            Ok(tx) => {
+                self.reinvites.insert(tx, (id, ix));
             }
-        };
-        let body = offer.to_string();
-        req.headers
-            .retain(|h| !matches!(h, Header::ContentLength(_)));
-        req.headers
-            .push(Header::ContentType("application/sdp".into()));
-        req.headers
-            .push(Header::ContentLength((body.len() as u32).into()));
-        req.body = body.into_bytes();
-        let cseq = sotto_sip::message::cseq(&req).map_or(1, |c| c.0);
-        let tx = ep.send_request(now, req, leg.peer);
-        leg.reinvite = Some((tx, cseq, offer));
-        self.reinvites.insert(tx, (id, ix));
+            Err(e) => tracing::warn!(call = id, leg = ix, hold, "cannot send a re-INVITE: {e}"),
+        }
     }
 
     /// The answer to one of our hold/resume re-INVITEs.

@@ -126,31 +126,15 @@ impl CallControl {
                 (o.to_string(), Some(o))
             }
         };
-        Some(Leg {
-            origin: Origin::Uas(Uas {
-                tx,
-                invite: request.clone(),
-                local_tag: self.token(),
-                our_offer,
-                answer_sdp: Some(sdp),
-                ringing: false,
-            }),
-            peer,
-            dialog: None,
-            sdp: session,
-            answered: false,
-            confirmed: false,
-            rtp_port: bound.port,
-            remote: bound.remote(),
-            pending_media: Some(bound),
-            gone: false,
-            party: None,
-            media_key: None,
-            reinvite: None,
-            refer: None,
-            refer_out: None,
-            adopted_for: None,
-        })
+        let uas = Uas {
+            tx,
+            invite: request.clone(),
+            local_tag: self.token(),
+            our_offer,
+            answer_sdp: Some(sdp),
+            ringing: false,
+        };
+        Some(Leg::new(Origin::Uas(uas), peer, session, bound))
     }
 
     fn start_echo(

@@ -232,31 +232,16 @@ impl CallControl {
             },
             None => session.offer(&local).to_string(),
         };
-        let mut new_leg = super::call::Leg {
-            origin: Origin::Uas(super::call::Uas {
-                tx,
-                invite: request.clone(),
-                local_tag: self.token(),
-                our_offer: None,
-                answer_sdp: None,
-                ringing: false,
-            }),
-            peer,
-            dialog: None,
-            sdp: session,
-            answered: false,
-            confirmed: false,
-            rtp_port: bound.port,
-            remote: bound.remote(),
-            pending_media: Some(bound),
-            gone: false,
-            party,
-            media_key: None,
-            reinvite: None,
-            refer: None,
-            refer_out: None,
-            adopted_for: None,
+        let uas = super::call::Uas {
+            tx,
+            invite: request.clone(),
+            local_tag: self.token(),
+            our_offer: None,
+            answer_sdp: None,
+            ringing: false,
         };
+        let mut new_leg = super::call::Leg::new(Origin::Uas(uas), peer, session, bound);
+        new_leg.party = party;
         if !self.answer_a_leg(now, &mut new_leg, &sdp, ep) {
             return true;
         }
@@ -435,23 +420,9 @@ impl CallControl {
             }
         }
         let leg = &mut self.calls.get_mut(&id).expect("call above").legs[new_ix];
-        let Some(dialog) = leg.dialog.as_mut() else {
+        let Ok(tx) = leg.send_reinvite(now, offer, ep) else {
             return false;
         };
-        let Ok(mut req) = dialog.create_request(rsip::Method::Invite, unsent_via()) else {
-            return false;
-        };
-        let body = offer.to_string();
-        req.headers
-            .retain(|h| !matches!(h, Header::ContentLength(_)));
-        req.headers
-            .push(Header::ContentType("application/sdp".into()));
-        req.headers
-            .push(Header::ContentLength((body.len() as u32).into()));
-        req.body = body.into_bytes();
-        let cseq = sotto_sip::message::cseq(&req).map_or(1, |c| c.0);
-        let tx = ep.send_request(now, req, leg.peer);
-        leg.reinvite = Some((tx, cseq, offer));
         self.reinvites.insert(tx, (id, new_ix));
         true
     }
