@@ -13,8 +13,12 @@
 //! can tell with [`tone_level`] whose tone is in what a party hears. The phone
 //! keeps sending whatever direction it is offered: a held party's audio must
 //! be gated by sotto itself.
+//!
+//! With [`Phone::offer_telephone_event`] its SDP also carries RFC 4733
+//! `telephone-event/8000`: [`Phone::send_dtmf`] then sends digits as events
+//! and [`Media::received_digits`] reads the events it was sent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +69,8 @@ pub struct RxPacket {
     pub pt: u8,
     /// Decoded µ-law (empty for other payload types).
     pub samples: Vec<i16>,
+    /// The payload as received (after the header and any CSRCs).
+    pub payload: Vec<u8>,
 }
 
 /// The signalling side of one call.
@@ -145,6 +151,10 @@ impl Call {
 pub struct Media {
     pub local: SocketAddr,
     pub tone: f64,
+    /// The payload type of `telephone-event/8000` in our SDP, if offered.
+    pub telephone_event: Option<u8>,
+    /// Digits waiting to be sent as RFC 4733 events.
+    dtmf_out: Mutex<VecDeque<char>>,
     remote: Mutex<Option<SocketAddr>>,
     sending: AtomicBool,
     stop: AtomicBool,
@@ -166,6 +176,37 @@ impl Media {
             .flat_map(|p| p.samples.iter().copied())
             .collect()
     }
+
+    /// The digits of the RFC 4733 events received on payload type `pt`, in
+    /// order: one per event (an event is its packets with one timestamp,
+    /// RFC 4733 §2.5.1.2).
+    pub fn received_digits(&self, pt: u8) -> String {
+        let mut digits = String::new();
+        let mut last_ts = None;
+        for p in self.rx.lock().unwrap().iter().filter(|p| p.pt == pt) {
+            if p.payload.len() < 4 || last_ts == Some(p.ts) {
+                continue;
+            }
+            last_ts = Some(p.ts);
+            digits.push(event_digit(p.payload[0]).unwrap_or('?'));
+        }
+        digits
+    }
+}
+
+/// RFC 4733 §3.2: events 0-9, * (10), # (11), A-D (12-15).
+fn digit_event(d: char) -> Option<u8> {
+    match d {
+        '0'..='9' => Some(d as u8 - b'0'),
+        '*' => Some(10),
+        '#' => Some(11),
+        'A'..='D' => Some(d as u8 - b'A' + 12),
+        _ => None,
+    }
+}
+
+fn event_digit(e: u8) -> Option<char> {
+    b"0123456789*#ABCD".get(usize::from(e)).map(|&c| c as char)
 }
 
 struct Shared {
@@ -175,6 +216,8 @@ struct Shared {
     answer: Mutex<Answer>,
     /// Tones for the calls, in order; the last one repeats.
     tones: Mutex<Vec<f64>>,
+    /// `telephone-event/8000` payload type for new calls' SDP.
+    telephone_event: Mutex<Option<u8>>,
     calls: Mutex<Vec<Arc<Call>>>,
     responses: Mutex<Vec<Msg>>,
     timers: Mutex<Vec<(Instant, String, Timer)>>,
@@ -212,6 +255,7 @@ impl Phone {
             server,
             answer: Mutex::new(Answer::After(Duration::from_millis(200))),
             tones: Mutex::new(tones.to_vec()),
+            telephone_event: Mutex::new(None),
             calls: Mutex::new(Vec::new()),
             responses: Mutex::new(Vec::new()),
             timers: Mutex::new(Vec::new()),
@@ -236,6 +280,23 @@ impl Phone {
 
     pub fn set_answer(&self, a: Answer) {
         *self.shared.answer.lock().unwrap() = a;
+    }
+
+    /// Calls made or received from now on offer (and answer with)
+    /// `telephone-event/8000` on payload type `pt` (RFC 4733 §7.1.1).
+    pub fn offer_telephone_event(&self, pt: u8) {
+        *self.shared.telephone_event.lock().unwrap() = Some(pt);
+    }
+
+    /// Queues `digits` to be sent on `call` as RFC 4733 events (100 ms each,
+    /// three end packets, 100 ms of tone between digits) in place of audio.
+    /// The call must have been set up with [`Phone::offer_telephone_event`].
+    pub fn send_dtmf(&self, call: &Call, digits: &str) {
+        assert!(
+            call.media.telephone_event.is_some(),
+            "send_dtmf on a call without telephone-event"
+        );
+        call.media.dtmf_out.lock().unwrap().extend(digits.chars());
     }
 
     pub fn calls(&self) -> Vec<Arc<Call>> {
@@ -326,7 +387,7 @@ impl Phone {
             info.remote_uri = format!("<{uri}>");
             info.remote_target = uri.to_string();
             info.local_uri = format!("<sip:{}@{}>", self.shared.name, self.shared.local);
-            let sdp = sdp(call.media.local, info.sdp_version, Dir::SendRecv);
+            let sdp = sdp(&call.media, info.sdp_version, Dir::SendRecv);
             info.sdp_version += 1;
             let branch = unique("z9hG4bK-p");
             (
@@ -390,7 +451,7 @@ impl Phone {
             let mut info = call.info.lock().unwrap();
             info.cseq += 1;
             let branch = unique("z9hG4bK-p");
-            let body = sdp(call.media.local, info.sdp_version, dir);
+            let body = sdp(&call.media, info.sdp_version, dir);
             info.sdp_version += 1;
             let target = info.remote_target.clone();
             let req = request(
@@ -474,6 +535,8 @@ fn new_call(shared: &Arc<Shared>, outgoing: bool, request_user: &str, call_id: &
         media: Media {
             local,
             tone,
+            telephone_event: *shared.telephone_event.lock().unwrap(),
+            dtmf_out: Mutex::new(VecDeque::new()),
             remote: Mutex::new(None),
             sending: AtomicBool::new(false),
             stop: AtomicBool::new(false),
@@ -490,11 +553,20 @@ fn new_call(shared: &Arc<Shared>, outgoing: bool, request_user: &str, call_id: &
     call
 }
 
-/// An SDP body: PCMU at `rtp` with direction `dir`.
-fn sdp(rtp: SocketAddr, version: u32, dir: Dir) -> String {
+/// An SDP body: PCMU (and telephone-event if the call has it) at the
+/// call's RTP address with direction `dir`.
+fn sdp(media: &Media, version: u32, dir: Dir) -> String {
+    let rtp = media.local;
+    let (pts, te) = match media.telephone_event {
+        Some(pt) => (
+            format!("0 {pt}"),
+            format!("a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n"),
+        ),
+        None => ("0".to_string(), String::new()),
+    };
     format!(
         "v=0\r\no=phone 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na={dir}\r\n",
+         m=audio {port} RTP/AVP {pts}\r\na=rtpmap:0 PCMU/8000\r\n{te}a=ptime:20\r\na={dir}\r\n",
         ip = rtp.ip(),
         port = rtp.port(),
         dir = dir.as_str()
@@ -624,7 +696,7 @@ fn run_timers(shared: &Arc<Shared>, sock: &UdpSocket) {
         }
         match timer {
             Timer::Answer => {
-                let body = sdp(call.media.local, info.sdp_version, Dir::SendRecv);
+                let body = sdp(&call.media, info.sdp_version, Dir::SendRecv);
                 info.sdp_version += 1;
                 let resp = response(shared, &invite, 200, "OK", &info.local_tag, Some(&body));
                 let _ = sock.send_to(&resp, shared.server);
@@ -730,7 +802,7 @@ fn on_request(shared: &Arc<Shared>, sock: &UdpSocket, req: Msg, from: SocketAddr
                 Dir::RecvOnly => Dir::SendOnly,
                 d => d,
             };
-            let body = sdp(call.media.local, info.sdp_version, answer_dir);
+            let body = sdp(&call.media, info.sdp_version, answer_dir);
             info.sdp_version += 1;
             let resp = response(shared, &req, 200, "OK", &info.local_tag, Some(&body));
             let now = Instant::now();
@@ -848,6 +920,8 @@ fn rtp_loop(call: Arc<Call>, sock: UdpSocket, stop_all: Arc<AtomicBool>) {
     let (mut seq, mut ts) = (1000u16, 160_000u32);
     let step = 2.0 * std::f64::consts::PI * media.tone / 8000.0;
     let mut phase = 0.0f64;
+    // The event being sent: its code, timestamp, and packets sent so far.
+    let mut event: Option<(u8, u32, u32)> = None;
     let mut next = Instant::now();
     let mut buf = [0u8; 2048];
     while !stop_all.load(Ordering::Relaxed) && !media.stop.load(Ordering::Relaxed) {
@@ -859,16 +933,40 @@ fn rtp_loop(call: Arc<Call>, sock: UdpSocket, stop_all: Arc<AtomicBool>) {
             }
             let remote = *media.remote.lock().unwrap();
             if let (true, Some(to)) = (media.sending.load(Ordering::Relaxed), remote) {
-                let mut pkt = Vec::with_capacity(172);
-                pkt.extend_from_slice(&[0x80, 0]);
-                pkt.extend_from_slice(&seq.to_be_bytes());
-                pkt.extend_from_slice(&ts.to_be_bytes());
-                pkt.extend_from_slice(&ssrc.to_be_bytes());
-                for _ in 0..160 {
-                    let s = (TONE_AMPLITUDE * phase.sin()) as i16;
-                    phase = (phase + step) % (2.0 * std::f64::consts::PI);
-                    pkt.push(linear_to_ulaw(s));
+                if event.is_none() {
+                    let next_digit = media.dtmf_out.lock().unwrap().pop_front();
+                    event = next_digit.and_then(digit_event).map(|code| (code, ts, 0));
                 }
+                let mut pkt = Vec::with_capacity(172);
+                match (event, media.telephone_event) {
+                    // RFC 4733 §2.5: 5 packets of growing duration (100 ms),
+                    // the end packet sent 3 times, then 5 packets of tone.
+                    (Some((code, start, n)), Some(pt)) if n < 8 => {
+                        let marker = if n == 0 { 0x80 } else { 0 };
+                        pkt.extend_from_slice(&[0x80, marker | pt]);
+                        pkt.extend_from_slice(&seq.to_be_bytes());
+                        pkt.extend_from_slice(&start.to_be_bytes());
+                        pkt.extend_from_slice(&ssrc.to_be_bytes());
+                        let end = if n >= 4 { 0x80 } else { 0 };
+                        let duration = (160 * (n.min(4) + 1)) as u16;
+                        pkt.extend_from_slice(&[code, end | 10]);
+                        pkt.extend_from_slice(&duration.to_be_bytes());
+                    }
+                    _ => {
+                        pkt.extend_from_slice(&[0x80, 0]);
+                        pkt.extend_from_slice(&seq.to_be_bytes());
+                        pkt.extend_from_slice(&ts.to_be_bytes());
+                        pkt.extend_from_slice(&ssrc.to_be_bytes());
+                        for _ in 0..160 {
+                            let s = (TONE_AMPLITUDE * phase.sin()) as i16;
+                            phase = (phase + step) % (2.0 * std::f64::consts::PI);
+                            pkt.push(linear_to_ulaw(s));
+                        }
+                    }
+                }
+                event = event
+                    .map(|(code, start, n)| (code, start, n + 1))
+                    .filter(|e| e.2 < 13);
                 let _ = sock.send_to(&pkt, to);
                 seq = seq.wrapping_add(1);
                 ts = ts.wrapping_add(160);
@@ -879,6 +977,7 @@ fn rtp_loop(call: Arc<Call>, sock: UdpSocket, stop_all: Arc<AtomicBool>) {
             if n >= 12 && b[0] >> 6 == 2 && !(72..=76).contains(&(b[1] & 0x7F)) {
                 let pt = b[1] & 0x7F;
                 let start = 12 + 4 * usize::from(b[0] & 0x0F);
+                let payload = b.get(start..).unwrap_or(&[]).to_vec();
                 let samples = if pt == 0 {
                     b.get(start..)
                         .unwrap_or(&[])
@@ -896,6 +995,7 @@ fn rtp_loop(call: Arc<Call>, sock: UdpSocket, stop_all: Arc<AtomicBool>) {
                     marker: b[1] & 0x80 != 0,
                     pt,
                     samples,
+                    payload,
                 });
             }
         }
