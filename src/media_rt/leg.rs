@@ -1,7 +1,7 @@
 //! One leg as a worker holds it: the leg's pipeline, the ring its receive
 //! task fills, and the sockets the worker sends through.
 
-use super::net::{self, Slot, RING_SLOTS};
+use super::net::{NetLeg, NetThread, Slot, RING_SLOTS};
 use super::{BoundLeg, LegCounters, LegRemote};
 use ringbuf::traits::{Consumer, Split};
 use ringbuf::{HeapCons, HeapRb};
@@ -23,8 +23,8 @@ pub(super) struct WorkerLeg {
     ring: HeapCons<Slot>,
     /// The leg's sockets, shared with its receive task: the worker sends
     /// through them directly (one descriptor each, no duplicate).
-    socket: Arc<tokio::net::UdpSocket>,
-    rtcp_socket: Arc<tokio::net::UdpSocket>,
+    socket: Arc<std::net::UdpSocket>,
+    rtcp_socket: Arc<std::net::UdpSocket>,
     /// Where the peer's RTCP comes from (symmetric RTCP, RFC 4961).
     rtcp_latched: Option<SocketAddr>,
     pub(super) pipeline: LegPipeline,
@@ -35,24 +35,29 @@ pub(super) struct WorkerLeg {
 }
 
 impl WorkerLeg {
-    /// Starts the leg's receive task (on its worker's network thread, `io`)
-    /// and builds its pipeline; the returned sender stops the task. `seed`
+    /// Starts receiving for the leg on its worker's network thread `io` and
+    /// builds its pipeline; the returned sender stops the receiving. `seed`
     /// draws our SSRC and first sequence number and timestamp (RFC 3550 §5.1).
     pub(super) fn start(
         leg: BoundLeg,
         denoise: bool,
         seed: u32,
-        io: &tokio::runtime::Handle,
+        io: &NetThread,
     ) -> std::io::Result<(WorkerLeg, oneshot::Sender<()>)> {
-        // The sockets register with the network thread's reactor.
-        let runtime = io.clone();
-        let _io = runtime.enter();
-        let rtp = Arc::new(tokio::net::UdpSocket::from_std(leg.socket)?);
-        let rtcp = Arc::new(tokio::net::UdpSocket::from_std(leg.rtcp_socket)?);
+        leg.socket.set_nonblocking(true)?;
+        leg.rtcp_socket.set_nonblocking(true)?;
+        let rtp = Arc::new(leg.socket);
+        let rtcp = Arc::new(leg.rtcp_socket);
         let (send_socket, rtcp_send) = (rtp.clone(), rtcp.clone());
         let (prod, cons) = HeapRb::<Slot>::new(RING_SLOTS).split();
         let (stop_tx, stop_rx) = oneshot::channel();
-        runtime.spawn(net::receive(rtp, rtcp, prod, leg.counters.clone(), stop_rx));
+        io.add(NetLeg {
+            rtp,
+            rtcp,
+            ring: prod,
+            counters: leg.counters.clone(),
+            stop: stop_rx,
+        })?;
         let mut remote = leg.remote_rx;
         let current = *remote.borrow_and_update();
         let mut x = seed | 1;
@@ -186,10 +191,6 @@ impl WorkerLeg {
 /// A non-blocking `sendto` on a socket the runtime also polls: straight to
 /// the system call (the worker thread is not a tokio thread, and a send never
 /// needs tokio's readiness tracking). Fails rather than waits.
-fn send_now(
-    socket: &tokio::net::UdpSocket,
-    packet: &[u8],
-    to: SocketAddr,
-) -> std::io::Result<usize> {
-    socket2::SockRef::from(socket).send_to(packet, &to.into())
+fn send_now(socket: &std::net::UdpSocket, packet: &[u8], to: SocketAddr) -> std::io::Result<usize> {
+    socket.send_to(packet, to)
 }

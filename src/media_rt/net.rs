@@ -1,13 +1,27 @@
-//! The network side of a leg: a tokio task that receives RTP and hands each
-//! datagram to the leg's worker through an SPSC ring of fixed-size slots.
+//! The network side of the legs: one thread per media worker receives the RTP
+//! and RTCP of that worker's legs and hands each datagram to the leg's worker
+//! through an SPSC ring of fixed-size slots.
+//!
+//! The thread wakes on a fixed 2 ms cadence, not per packet: it asks epoll
+//! which sockets are readable (without waiting), drains each, and sleeps to
+//! the next step. Measured at 300 denoised calls, waking per packet (a tokio
+//! task per leg) cost each network thread ~8,000 wake-ups a second and each
+//! media worker ~6,000 preemptions a second; batching by time removes both,
+//! at the price of up to 2 ms more before a packet reaches its ring (the
+//! worker reads rings on its own 2 ms grid anyway).
 
 use super::LegCounters;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
 use ringbuf::traits::Producer;
 use ringbuf::HeapProd;
-use std::net::SocketAddr;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::sync::Arc;
-use tokio::net::UdpSocket;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Room for one RTP datagram: 40 ms of G.711 with a header extension fits;
@@ -18,6 +32,9 @@ pub const SLOT_BYTES: usize = 492;
 /// worker that ticks every 20 ms ever leaves in it.
 pub const RING_SLOTS: usize = 16;
 
+/// How often a network thread collects what arrived.
+const STEP: Duration = Duration::from_millis(2);
+
 /// One datagram in a ring.
 pub struct Slot {
     /// It came to the RTCP socket.
@@ -27,41 +44,140 @@ pub struct Slot {
     pub data: [u8; SLOT_BYTES],
 }
 
-/// Receives RTP and RTCP until `stop` fires (or its sender is dropped).
-pub async fn receive(
-    rtp: Arc<UdpSocket>,
-    rtcp: Arc<UdpSocket>,
-    mut ring: HeapProd<Slot>,
-    counters: Arc<LegCounters>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let mut rtp_buf = [0u8; 2048];
-    let mut rtcp_buf = [0u8; 2048];
+/// A leg as its network thread holds it.
+pub(super) struct NetLeg {
+    pub rtp: Arc<UdpSocket>,
+    pub rtcp: Arc<UdpSocket>,
+    pub ring: HeapProd<Slot>,
+    pub counters: Arc<LegCounters>,
+    /// Fires (or is dropped) when the leg leaves: the thread lets go of it.
+    pub stop: oneshot::Receiver<()>,
+}
+
+/// A handle to one network thread; cloning shares it.
+#[derive(Clone)]
+pub(super) struct NetThread {
+    tx: mpsc::Sender<NetLeg>,
+}
+
+impl NetThread {
+    pub fn start(name: String) -> io::Result<NetThread> {
+        let poll = Poll::new()?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || run(poll, rx))?;
+        Ok(NetThread { tx })
+    }
+
+    /// Starts receiving for `leg` (from the thread's next step on).
+    pub fn add(&self, leg: NetLeg) -> io::Result<()> {
+        self.tx
+            .send(leg)
+            .map_err(|_| io::Error::other("network thread stopped"))
+    }
+}
+
+fn run(mut poll: Poll, rx: mpsc::Receiver<NetLeg>) {
+    let mut legs: Vec<Option<NetLeg>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut events = Events::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    let mut next = Instant::now();
     loop {
-        let (r, is_rtcp) = tokio::select! {
-            _ = &mut stop => break,
-            r = rtp.recv_from(&mut rtp_buf) => (r, false),
-            r = rtcp.recv_from(&mut rtcp_buf) => (r, true),
+        loop {
+            match rx.try_recv() {
+                Ok(leg) => {
+                    let i = free.pop().unwrap_or_else(|| {
+                        legs.push(None);
+                        legs.len() - 1
+                    });
+                    let registry = poll.registry();
+                    let ok = registry
+                        .register(
+                            &mut SourceFd(&leg.rtp.as_raw_fd()),
+                            Token(2 * i),
+                            Interest::READABLE,
+                        )
+                        .and_then(|()| {
+                            registry.register(
+                                &mut SourceFd(&leg.rtcp.as_raw_fd()),
+                                Token(2 * i + 1),
+                                Interest::READABLE,
+                            )
+                        });
+                    match ok {
+                        Ok(()) => legs[i] = Some(leg),
+                        Err(e) => {
+                            tracing::warn!("RTP socket not watched: {e}");
+                            free.push(i);
+                        }
+                    }
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        }
+        for (i, slot) in legs.iter_mut().enumerate() {
+            let gone = slot.as_mut().is_some_and(|l| {
+                !matches!(l.stop.try_recv(), Err(oneshot::error::TryRecvError::Empty))
+            });
+            if gone {
+                if let Some(l) = slot.take() {
+                    let registry = poll.registry();
+                    let _ = registry.deregister(&mut SourceFd(&l.rtp.as_raw_fd()));
+                    let _ = registry.deregister(&mut SourceFd(&l.rtcp.as_raw_fd()));
+                }
+                free.push(i);
+            }
+        }
+        if poll.poll(&mut events, Some(Duration::ZERO)).is_ok() {
+            for event in events.iter() {
+                let (i, rtcp) = (event.token().0 / 2, event.token().0 % 2 == 1);
+                if let Some(Some(leg)) = legs.get_mut(i) {
+                    drain(leg, rtcp, &mut buf);
+                }
+            }
+        }
+        next += STEP;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            // Fell behind (a busy machine): go on from now, do not burst.
+            next = now;
+        }
+    }
+}
+
+/// Reads everything a socket holds (its readiness is edge-triggered).
+fn drain(leg: &mut NetLeg, rtcp: bool, buf: &mut [u8; 2048]) {
+    let socket = if rtcp { &leg.rtcp } else { &leg.rtp };
+    loop {
+        let (n, from) = match socket.recv_from(buf) {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // ICMP port unreachable and the like: skip, keep reading.
+            Err(_) => continue,
         };
-        let Ok((n, from)) = r else { continue };
-        let buf = if is_rtcp { &rtcp_buf } else { &rtp_buf };
-        if !is_rtcp {
-            counters.packets_in.fetch_add(1, Ordering::Relaxed);
-            counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        if !rtcp {
+            leg.counters.packets_in.fetch_add(1, Ordering::Relaxed);
+            leg.counters.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
         }
         if n > SLOT_BYTES {
-            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            leg.counters.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         let mut slot = Slot {
-            rtcp: is_rtcp,
+            rtcp,
             len: n as u16,
             from,
             data: [0; SLOT_BYTES],
         };
         slot.data[..n].copy_from_slice(&buf[..n]);
-        if ring.try_push(slot).is_err() {
-            counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if leg.ring.try_push(slot).is_err() {
+            leg.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -80,7 +80,7 @@ pub struct Room {
     state: Mutex<RoomState>,
     tap_dropped: Arc<AtomicU64>,
     /// The worker's network thread, where the legs' receive tasks run.
-    io: tokio::runtime::Handle,
+    io: super::net::NetThread,
 }
 
 fn stale(key: LegKey) -> io::Error {
@@ -95,7 +95,7 @@ impl Room {
         id: u64,
         tx: mpsc::Sender<Command>,
         tap_dropped: Arc<AtomicU64>,
-        io: tokio::runtime::Handle,
+        io: super::net::NetThread,
     ) -> Room {
         Room {
             id,

@@ -48,27 +48,11 @@ pub struct MediaEngine {
     events: mpsc::SyncSender<MediaEvent>,
 }
 
-/// A worker's network thread: a single-threaded tokio runtime that runs the
-/// receive tasks of the worker's legs. Packets arrive in batches per
-/// `epoll_wait` on one thread, with no cross-thread task wake-ups (measured:
-/// on the shared multi-threaded runtime, scheduler wake-ups and reschedule
-/// interrupts cost about a tenth of the media CPU at 300 calls).
-fn network_thread(i: usize) -> std::io::Result<tokio::runtime::Handle> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
-    let handle = runtime.handle().clone();
-    std::thread::Builder::new()
-        .name(format!("sotto-rtp-{i}"))
-        .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
-    Ok(handle)
-}
-
 struct WorkerHandle {
     tx: mpsc::Sender<Command>,
     metrics: Arc<WorkerMetrics>,
-    io: tokio::runtime::Handle,
+    /// Receives for the worker's legs ([`super::net`]).
+    io: super::net::NetThread,
 }
 
 /// A running echo or bridge call's media (a [`Room`] set up for it); stops
@@ -115,7 +99,7 @@ impl MediaEngine {
             std::thread::Builder::new()
                 .name(format!("sotto-media-{i}"))
                 .spawn(move || run(rx, m))?;
-            let io = network_thread(i)?;
+            let io = super::net::NetThread::start(format!("sotto-rtp-{i}"))?;
             handles.push(WorkerHandle { tx, metrics, io });
         }
         Ok(MediaEngine {
