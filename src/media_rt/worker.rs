@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 pub struct WorkerMetrics {
     pub calls: AtomicUsize,
     pub ticks: AtomicU64,
-    /// Ticks that ran a whole frame late: the worker fell behind.
+    /// Frames a room skipped because its worker fell more than
+    /// [`MAX_LAG`] behind.
     pub overruns: AtomicU64,
     /// Time spent working, in microseconds (vs. sleeping).
     pub busy_us: AtomicU64,
@@ -188,6 +189,12 @@ pub fn on_media_worker_thread() -> bool {
 /// most ten times per frame whatever its number of calls.
 const GRID: Duration = Duration::from_millis(2);
 
+/// How far a room may fall behind and still catch up, a tick per pass, with
+/// every frame sent (on a shared machine a worker is preempted now and then
+/// for a few milliseconds): three frames. Further behind, the worker is
+/// overloaded and skips ahead, counting an overrun; the receiver conceals.
+const MAX_LAG: Duration = Duration::from_millis(60);
+
 fn run(rx: mpsc::Receiver<Command>, metrics: Arc<WorkerMetrics>) {
     MEDIA_WORKER.with(|w| w.set(true));
     let mut calls: Vec<Box<WorkerRoom>> = Vec::with_capacity(256);
@@ -227,9 +234,9 @@ fn run(rx: mpsc::Receiver<Command>, metrics: Arc<WorkerMetrics>) {
                 call.tick(start, &mut out);
                 metrics.ticks.fetch_add(1, Ordering::Relaxed);
                 call.next_tick += FRAME_DURATION;
-                if call.next_tick + FRAME_DURATION < start {
-                    // More than a frame behind: count it and skip ahead
-                    // rather than bursting.
+                if call.next_tick + MAX_LAG < start {
+                    // Further behind than we catch up on: count it and skip
+                    // ahead rather than bursting.
                     metrics.overruns.fetch_add(1, Ordering::Relaxed);
                     call.next_tick = start + FRAME_DURATION;
                 }
