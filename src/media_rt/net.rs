@@ -2,13 +2,13 @@
 //! and RTCP of that worker's legs and hands each datagram to the leg's worker
 //! through an SPSC ring of fixed-size slots.
 //!
-//! The thread wakes on a fixed 2 ms cadence, not per packet: it asks epoll
-//! which sockets are readable (without waiting), drains each, and sleeps to
-//! the next step. Measured at 300 denoised calls, waking per packet (a tokio
+//! The thread wakes on its worker's 2 ms grid, just before each step, not
+//! per packet: it asks epoll which sockets are readable (without waiting),
+//! drains each, and sleeps to the next step. Measured at 300 denoised calls, waking per packet (a tokio
 //! task per leg) cost each network thread ~8,000 wake-ups a second and each
-//! media worker ~6,000 preemptions a second; batching by time removes both,
-//! at the price of up to 2 ms more before a packet reaches its ring (the
-//! worker reads rings on its own 2 ms grid anyway).
+//! media worker ~6,000 preemptions a second; batching by time removes both.
+//! A packet reaches its ring at the grid step after it arrived, which is
+//! when the worker would have read it anyway.
 
 use super::LegCounters;
 use mio::unix::SourceFd;
@@ -32,8 +32,10 @@ pub const SLOT_BYTES: usize = 492;
 /// worker that ticks every 20 ms ever leaves in it.
 pub const RING_SLOTS: usize = 16;
 
-/// How often a network thread collects what arrived.
-const STEP: Duration = Duration::from_millis(2);
+/// How long before each step of its worker's grid a network thread collects
+/// what arrived, so that a packet that came before the step is in its ring
+/// when the worker ticks (collecting after the step would cost a whole frame).
+const LEAD: Duration = Duration::from_micros(300);
 
 /// One datagram in a ring.
 pub struct Slot {
@@ -61,12 +63,13 @@ pub(super) struct NetThread {
 }
 
 impl NetThread {
-    pub fn start(name: String) -> io::Result<NetThread> {
+    /// `epoch` and `step`: the worker's tick grid.
+    pub fn start(name: String, epoch: Instant, step: Duration) -> io::Result<NetThread> {
         let poll = Poll::new()?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name(name)
-            .spawn(move || run(poll, rx))?;
+            .spawn(move || run(poll, rx, epoch, step))?;
         Ok(NetThread { tx })
     }
 
@@ -78,12 +81,19 @@ impl NetThread {
     }
 }
 
-fn run(mut poll: Poll, rx: mpsc::Receiver<NetLeg>) {
+fn run(mut poll: Poll, rx: mpsc::Receiver<NetLeg>, epoch: Instant, step: Duration) {
     let mut legs: Vec<Option<NetLeg>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut events = Events::with_capacity(1024);
     let mut buf = [0u8; 2048];
-    let mut next = Instant::now();
+    // The collection instants: each grid step less LEAD.
+    let after = |t: Instant| {
+        let since = (t + LEAD).saturating_duration_since(epoch).as_nanos();
+        let n = since / step.as_nanos() + 1;
+        (epoch + Duration::from_nanos((n * step.as_nanos()) as u64))
+            .checked_sub(LEAD)
+            .unwrap_or(t)
+    };
     loop {
         loop {
             match rx.try_recv() {
@@ -139,13 +149,10 @@ fn run(mut poll: Poll, rx: mpsc::Receiver<NetLeg>) {
                 }
             }
         }
-        next += STEP;
         let now = Instant::now();
+        let next = after(now);
         if next > now {
             std::thread::sleep(next - now);
-        } else {
-            // Fell behind (a busy machine): go on from now, do not burst.
-            next = now;
         }
     }
 }

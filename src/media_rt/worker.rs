@@ -93,14 +93,17 @@ impl MediaEngine {
         events: mpsc::SyncSender<MediaEvent>,
     ) -> std::io::Result<MediaEngine> {
         let mut handles = Vec::new();
+        // Workers tick on a grid from this instant; their network threads
+        // collect just before each step of it.
+        let epoch = Instant::now();
         for i in 0..workers.max(1) {
             let (tx, rx) = mpsc::channel();
             let metrics = Arc::new(WorkerMetrics::default());
             let m = metrics.clone();
             std::thread::Builder::new()
                 .name(format!("sotto-media-{i}"))
-                .spawn(move || run(rx, m))?;
-            let io = super::net::NetThread::start(format!("sotto-rtp-{i}"))?;
+                .spawn(move || run(rx, m, epoch))?;
+            let io = super::net::NetThread::start(format!("sotto-rtp-{i}"), epoch, GRID)?;
             handles.push(WorkerHandle { tx, metrics, io });
         }
         Ok(MediaEngine {
@@ -195,11 +198,10 @@ const GRID: Duration = Duration::from_millis(2);
 /// overloaded and skips ahead, counting an overrun; the receiver conceals.
 const MAX_LAG: Duration = Duration::from_millis(60);
 
-fn run(rx: mpsc::Receiver<Command>, metrics: Arc<WorkerMetrics>) {
+fn run(rx: mpsc::Receiver<Command>, metrics: Arc<WorkerMetrics>, epoch: Instant) {
     MEDIA_WORKER.with(|w| w.set(true));
     let mut calls: Vec<Box<WorkerRoom>> = Vec::with_capacity(256);
     let mut out = [0u8; 1500];
-    let epoch = Instant::now();
     let on_grid = |t: Instant| {
         let since = t.saturating_duration_since(epoch).as_nanos();
         let grid = GRID.as_nanos();
