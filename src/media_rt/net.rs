@@ -160,13 +160,20 @@ fn run(mut poll: Poll, rx: mpsc::Receiver<NetLeg>, epoch: Instant, step: Duratio
 /// Reads everything a socket holds (its readiness is edge-triggered).
 fn drain(leg: &mut NetLeg, rtcp: bool, buf: &mut [u8; 2048]) {
     let socket = if rtcp { &leg.rtcp } else { &leg.rtp };
+    let mut errors = 0;
     loop {
         let (n, from) = match socket.recv_from(buf) {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // ICMP port unreachable and the like: skip, keep reading.
-            Err(_) => continue,
+            // ICMP port unreachable and the like, or a signal: skip, keep
+            // reading (but never spin on an error that repeats).
+            Err(_) => {
+                errors += 1;
+                if errors > 8 {
+                    return;
+                }
+                continue;
+            }
         };
         if !rtcp {
             leg.counters.packets_in.fetch_add(1, Ordering::Relaxed);
