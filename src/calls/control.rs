@@ -8,7 +8,7 @@
 use super::call::{Call, LegIx, Route};
 use super::CallControl;
 use crate::callmodel::{
-    Action, CallEvent, CallModel, Effect, FailReason, PartyId, PartyKind, Refused, Target,
+    CallEvent, CallModel, Effect, FailReason, PartyId, PartyKind, Refused, Target,
 };
 use crate::dial::DialNumber;
 use crate::media_rt::{HoldAudio, LegKey, LegOptions};
@@ -311,15 +311,13 @@ impl CallControl {
         event: CallEvent,
         ep: &mut Endpoint,
     ) -> bool {
-        let Some(call) = self.calls.get_mut(&id) else {
+        if !self.calls.contains_key(&id) {
+            return true;
+        }
+        self.note(id, format!("{event:?}"));
+        let Some(call) = self.calls.get(&id) else {
             return true;
         };
-        let text = format!("{event:?}");
-        tracing::info!(call = %call.name, event = %text, "call event");
-        if call.events.len() >= 64 {
-            call.events.remove(0);
-        }
-        call.events.push(text);
         match event {
             CallEvent::Ended { .. } => {
                 self.hang_up(now, id, "ended by call control", ep);
@@ -658,16 +656,6 @@ impl CallControl {
         if room.set_record_tap(Some(prod), &left, &right).is_ok() {
             call.recording = Some(recorder.start(&format!("{}-{}", self.run_id, call.name), cons));
         }
-    }
-
-    /// Which actions the primary agent may take (for logs and tests).
-    #[allow(dead_code)]
-    pub(super) fn allowed(&self, id: u64, party: PartyId) -> Vec<Action> {
-        self.calls
-            .get(&id)
-            .and_then(|c| c.model.as_ref())
-            .map(|m| m.allowed(party))
-            .unwrap_or_default()
     }
 }
 

@@ -330,18 +330,15 @@ impl CallControl {
         let Some(party) = self.calls.get(&id).and_then(|c| c.legs[ix].party) else {
             return self.reply(now, ep, tx, request, 403, vec![warn("not an agent's leg")]);
         };
-        let consulted = {
+        {
             let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
                 return self.reply(now, ep, tx, request, 403, vec![warn("no call control")]);
             };
-            match model.consult(now, party, target) {
-                Ok(p) => p,
-                Err(refused) => {
-                    let w = warn(&format!("{refused} ({})", refused.rule));
-                    return self.reply(now, ep, tx, request, 403, vec![w]);
-                }
+            if let Err(refused) = model.consult(now, party, target) {
+                let w = warn(&format!("{refused} ({})", refused.rule));
+                return self.reply(now, ep, tx, request, 403, vec![w]);
             }
-        };
+        }
         self.reply(now, ep, tx, request, 202, vec![]);
         if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) {
             let mut notifier = ReferNotifier::new(refer, true, now);
@@ -360,7 +357,6 @@ impl CallControl {
             self.finish_refer(now, id, ix, 500, "Server Internal Error", ep);
             return;
         }
-        let _ = consulted;
         // The agent's leg of the second call ends; its other leg moved here.
         self.hang_up(now, id2, "joined to another call (attended transfer)", ep);
     }
