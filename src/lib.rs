@@ -1,22 +1,25 @@
 //! sotto: a SIP/RTP telephony edge for contact centres.
 //!
-//! The binary's parts: [`serve`] wires the SIP driver ([`sip_driver`]) with
-//! call control ([`calls`]), the registrar, RTP media tasks ([`media_rt`]),
-//! the HTTP API ([`http`]) and the store; [`uac`] is `sotto call`.
+//! A map of the modules is in `docs/ARCHITECTURE.md`. In short: [`serve`]
+//! wires the SIP driver ([`sip_driver`]) to the call core ([`calls`], sans-IO,
+//! with the call model [`callmodel`]) through the [`runtime`], which carries
+//! the core's outputs to the media workers ([`media_rt`]), the [`recording`]
+//! writer, the [`store`] and the views ([`view`], [`live`]) the HTTP API
+//! ([`api`]) reads; [`uac`] is `sotto call`.
 
+pub mod api;
 pub mod callmodel;
 pub mod calls;
 pub mod config;
-pub mod control_api;
 pub mod dial;
-pub mod http;
 pub mod live;
 pub mod logging;
 pub mod media_rt;
-pub mod metrics;
 pub mod recording;
 pub mod registrar;
+pub mod runtime;
 pub mod serve;
 pub mod sip_driver;
 pub mod store;
 pub mod uac;
+pub mod view;

@@ -9,111 +9,22 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::{Deserialize, Serialize};
+pub use crate::view::{CallSummary, LegMedia, LegRole, LegSummary, SessionState};
 
 use crate::media_rt::LegCounters;
 
-/// Where a call stands, as an operator would describe it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    /// INVITE received or sent, no answer yet.
-    Ringing,
-    /// A provisional response with SDP (183 Session Progress): early media flows.
-    Early,
-    /// Answered (2xx) and acknowledged.
-    Connected,
-    /// BYE or CANCEL sent or received; waiting for the transactions to finish.
-    Ending,
-}
-
-/// Which side of the B2BUA a leg is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LegRole {
-    /// The leg toward whoever sent us the INVITE.
-    Caller,
-    /// The leg we placed toward the callee (agent, trunk, ...).
-    Callee,
-}
-
-/// One leg of a call: one SIP dialog and its RTP stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LegSummary {
-    pub id: String,
-    pub role: LegRole,
-    /// The peer's SIP address (`ip:port`, with transport if not UDP).
-    pub remote_sip: String,
-    /// The peer's RTP address from its SDP, once known.
-    pub remote_rtp: Option<String>,
-    pub local_rtp_port: Option<u16>,
-    pub codec: Option<String>,
-    pub packets_in: u64,
-    pub packets_out: u64,
-    /// Media counters of the leg (live while the call lasts).
-    #[serde(default)]
-    pub media: LegMedia,
-}
-
-/// What the media pipeline did with a leg's audio.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LegMedia {
-    /// Packets missing from the sequence (RFC 3550 cumulative lost).
-    pub lost: u64,
-    /// Packets that arrived after their playout time.
-    pub late: u64,
-    pub duplicates: u64,
-    /// Frames made up for missing packets.
-    pub concealed: u64,
-    /// Frames that went through the noise remover.
-    pub denoised: u64,
-    /// Interarrival jitter (RFC 3550 A.8) in milliseconds.
-    pub jitter_ms: u64,
-    /// Packets dropped before the pipeline (ring full, oversize) or on send.
-    pub dropped: u64,
-}
-
-impl LegMedia {
-    /// Reads a leg's live counters.
-    pub fn read(c: &LegCounters) -> LegMedia {
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        LegMedia {
-            lost: get(&c.lost),
-            late: get(&c.late),
-            duplicates: get(&c.duplicates),
-            concealed: get(&c.concealed),
-            denoised: get(&c.denoised),
-            jitter_ms: get(&c.jitter) / 8,
-            dropped: get(&c.dropped) + get(&c.send_dropped),
-        }
+/// Reads a leg's live counters.
+pub fn read_media(c: &LegCounters) -> LegMedia {
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    LegMedia {
+        lost: get(&c.lost),
+        late: get(&c.late),
+        duplicates: get(&c.duplicates),
+        concealed: get(&c.concealed),
+        denoised: get(&c.denoised),
+        jitter_ms: get(&c.jitter) / 8,
+        dropped: get(&c.dropped) + get(&c.send_dropped),
     }
-}
-
-/// One call in progress, as the HTTP API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallSummary {
-    pub id: String,
-    pub state: CallState,
-    /// The route that took the call (`echo`, `agent:agent1`, ...).
-    pub route: String,
-    pub from: String,
-    pub to: String,
-    pub codec: Option<String>,
-    /// When the call started, in Unix milliseconds.
-    pub since: u64,
-    /// When it was answered, in Unix milliseconds.
-    pub answered_at: Option<u64>,
-    pub legs: Vec<LegSummary>,
-    /// RFC 4733 digits received on the call, oldest first (the last 64).
-    #[serde(default)]
-    pub dtmf: String,
-    /// For calls under agent control: the call model's state, its parties
-    /// (role, join time, hold state) and the actions each may take now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control: Option<serde_json::Value>,
-    /// What happened on the call (consult failed, control handed over, …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<String>,
 }
 
 /// Calls in progress, keyed by call id. Cloning shares the same view.
@@ -135,7 +46,7 @@ impl Entry {
         let mut s = self.summary.clone();
         for (leg, c) in s.legs.iter_mut().zip(&self.counters) {
             (leg.packets_in, leg.packets_out) = c.snapshot();
-            leg.media = LegMedia::read(c);
+            leg.media = read_media(c);
         }
         s
     }
@@ -215,7 +126,7 @@ pub(crate) mod tests {
     pub(crate) fn ringing(id: &str, since: u64) -> CallSummary {
         CallSummary {
             id: id.to_owned(),
-            state: CallState::Ringing,
+            state: SessionState::Ringing,
             route: "echo".to_owned(),
             from: "sip:agent1@127.0.0.1".to_owned(),
             to: "sip:echo@127.0.0.1".to_owned(),
@@ -247,13 +158,13 @@ pub(crate) mod tests {
         assert_eq!(http_side.len(), 1);
 
         assert!(live.update("c1", |c| {
-            c.state = CallState::Connected;
+            c.state = SessionState::Connected;
             c.answered_at = Some(2_000);
             c.codec = Some("PCMU".into());
             c.legs[0].packets_in = 50;
         }));
         let seen = http_side.get("c1").unwrap();
-        assert_eq!(seen.state, CallState::Connected);
+        assert_eq!(seen.state, SessionState::Connected);
         assert_eq!(seen.legs[0].packets_in, 50);
 
         assert!(!live.update("nope", |_| panic!("must not run for a missing call")));
@@ -275,7 +186,7 @@ pub(crate) mod tests {
     #[test]
     fn summary_serialises_as_snake_case_json() {
         let mut call = ringing("c1", 1_000);
-        call.state = CallState::Early;
+        call.state = SessionState::Early;
         call.legs[0].role = LegRole::Callee;
         let json = serde_json::to_value(&call).unwrap();
         assert_eq!(json["state"], "early");
@@ -286,5 +197,24 @@ pub(crate) mod tests {
         assert_eq!(json["legs"][0]["packets_out"], 0);
         let back: CallSummary = serde_json::from_value(json).unwrap();
         assert_eq!(back, call);
+    }
+}
+
+/// The registrar's bindings as the call core last published them, shared
+/// with the API. Cloning shares the same list.
+#[derive(Debug, Clone, Default)]
+pub struct Registrations {
+    list: Arc<Mutex<Vec<crate::view::RegistrationView>>>,
+}
+
+impl Registrations {
+    /// Replaces the list.
+    pub fn set(&self, list: Vec<crate::view::RegistrationView>) {
+        *self.list.lock().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    /// A copy of the list.
+    pub fn get(&self) -> Vec<crate::view::RegistrationView> {
+        self.list.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

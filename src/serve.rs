@@ -1,12 +1,13 @@
 //! `sotto serve`: wires configuration, store, SIP, media and HTTP together,
 //! and drains on SIGTERM/Ctrl-C.
 
-use crate::calls::{CallControl, CallControlConfig, Command};
+use crate::api::AppState;
+use crate::calls::{CallControlConfig, CallCore, PortPool};
 use crate::config::Config;
-use crate::http::{HttpState, RegistrationView};
-use crate::live::LiveCalls;
-use crate::media_rt::{MediaEngine, PortAllocator};
+use crate::live::{LiveCalls, Registrations};
+use crate::media_rt::MediaEngine;
 use crate::registrar::ExpiryPolicy;
+use crate::runtime::{Command, Runtime};
 use crate::sip_driver::SipDriver;
 use crate::store::StoreHandle;
 use anyhow::Context;
@@ -14,7 +15,7 @@ use sotto_sip::endpoint::{Endpoint, EndpointConfig};
 use sotto_sip::transaction::Timers;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(clap::Args, Debug)]
@@ -86,8 +87,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         rand::random(),
     );
     let live = LiveCalls::new();
-    let registrations: Arc<Mutex<Vec<RegistrationView>>> = Arc::default();
-    let ports = PortAllocator::new(
+    let registrations = Registrations::default();
+    let ports = PortPool::new(
         advertised.ip(),
         config.media.rtp_ports.lo,
         config.media.rtp_ports.hi,
@@ -97,7 +98,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         MediaEngine::start(config.media.worker_count(), media_events)
             .context("starting media workers")?,
     );
-    let cc = CallControl::new(
+    let core = CallCore::new(
         CallControlConfig {
             local: advertised,
             realm: config.sip.realm(),
@@ -141,11 +142,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             recording_pause_max: std::time::Duration::from_secs(config.recording.pause_max_seconds),
         },
         ports,
+        rand::random(),
+    );
+    let runtime = Runtime::new(
+        core,
         media.clone(),
         live.clone(),
-        Some(store.clone()),
         registrations.clone(),
-        rand::random(),
+        store.clone(),
+        advertised.ip(),
     );
 
     let recorder = crate::recording::Recorder::spawn(
@@ -154,8 +159,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.recording.clone(),
     )
     .context("starting the recording writer")?;
-    let cc = cc.with_recorder(recorder);
-    let driver = SipDriver::new(endpoint, cc, udp);
+    let runtime = runtime.with_recorder(recorder);
+    let driver = SipDriver::new(endpoint, runtime, udp);
     driver.listen_tcp(tcp);
     let handle = driver.handle();
     // Media events reach call control through its driver (off the workers).
@@ -171,17 +176,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })
         .context("starting the media event thread")?;
 
-    let reg_view = registrations.clone();
-    let mut http_state = HttpState::new(
+    let http_state = AppState::new(
         live,
-        Arc::new(move || reg_view.lock().map(|v| v.clone()).unwrap_or_default()),
+        registrations,
+        media.metrics(),
+        store.clone(),
+        handle.clone(),
     );
-    http_state.workers = media.metrics();
-    let to_calls = handle.clone();
-    http_state.control = Some(Arc::new(move |c| to_calls.send(c)));
-    http_state.recordings = Some(crate::recording::api::RecordingsApi::new(store.clone()));
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let http_task = tokio::spawn(crate::http::serve(http, http_state.clone(), async move {
+    let http_task = tokio::spawn(crate::api::serve(http, http_state.clone(), async move {
         let _ = http_stop_rx.await;
     }));
 
@@ -195,8 +198,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: no new calls; hanging up live calls");
     http_state.start_draining();
     handle.send(Command::Shutdown);
-    let cc = sip_task.await.context("SIP task")?;
-    tracing::info!(calls_left = cc.call_count(), "SIP stopped");
+    let runtime = sip_task.await.context("SIP task")?;
+    tracing::info!(calls_left = runtime.call_count(), "SIP stopped");
     let _ = http_stop_tx.send(());
     let _ = http_task.await;
     store.flush().await;

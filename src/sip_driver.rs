@@ -52,6 +52,13 @@ impl<C> Clone for DriverHandle<C> {
 }
 
 impl<C> DriverHandle<C> {
+    /// A handle to no driver: every send fails (for an API served without
+    /// call control, as in tests).
+    pub fn detached() -> Self {
+        let (tx, _) = mpsc::unbounded_channel();
+        DriverHandle { tx }
+    }
+
     /// Sends a command; false when the driver has stopped.
     pub fn send(&self, command: C) -> bool {
         self.tx.send(Input::Command(command)).is_ok()

@@ -75,6 +75,17 @@ impl Action {
     }
 }
 
+impl std::str::FromStr for Action {
+    type Err = String;
+    /// The API's name of an action (`end-consult`), as [`Action::as_str`] writes it.
+    fn from_str(s: &str) -> Result<Action, String> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("no action {s:?}"))
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

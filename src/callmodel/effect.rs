@@ -61,7 +61,8 @@ pub enum CallEvent {
 }
 
 /// Why a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum EndReason {
     /// The primary agent ended it.

@@ -39,7 +39,7 @@ pub use actions::{rule, Action, Refused};
 pub use effect::{CallEvent, Effect, EndReason};
 pub use party::{FailReason, Party, PartyId, PartyKind, Role, Target};
 pub use state::{CallState, Recording};
-pub use view::{CallView, PartyKindView, PartyView, RecordingView};
+pub use view::{CallEventView, CallView, PartyKindView, PartyView, RecordingView};
 
 use std::collections::VecDeque;
 use std::time::Instant;

@@ -1,8 +1,9 @@
 //! What the HTTP API shows of a call (SPEC §6): state, parties with their
 //! roles, hold state and the actions each may take now.
 
-use super::{Action, CallModel, CallState, PartyId, PartyKind, Recording, Role};
-use serde::Serialize;
+use super::{Action, CallEvent, CallModel, CallState, EndReason, FailReason};
+use super::{PartyId, PartyKind, Recording, Role};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +85,66 @@ impl CallModel {
             state: self.state(),
             recording,
             parties,
+        }
+    }
+}
+
+/// A call event as the API shows it (`events` of a call, newest last):
+/// JSON objects tagged by `event`, instants as Unix milliseconds. Besides
+/// the model's [`CallEvent`]s, call control adds what it did over SIP on the
+/// call's behalf (a transfer handed to the trunk by REFER).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CallEventView {
+    /// Everybody answered: the call is up.
+    Connected,
+    /// The consulted party answered.
+    ConsultAccepted { party: PartyId },
+    /// The consulted party did not answer.
+    ConsultFailed { party: PartyId, reason: FailReason },
+    /// `party` now holds the primary role.
+    ControlHandedTo { party: PartyId },
+    /// The call went from `from` to `to`.
+    Transferred { from: PartyId, to: PartyId },
+    /// Recording writes silence until resumed, at the latest at this time.
+    RecordingPaused { auto_resume_at_unix_ms: u64 },
+    /// Recording writes audio again (by the timer when `automatic`).
+    RecordingResumed { automatic: bool },
+    /// The customer left; the others may go on talking.
+    PostCall,
+    /// The primary agent is done with the contact and owes a wrap-up.
+    WrapUp { party: PartyId, user: String },
+    /// The call is over.
+    Ended { reason: EndReason },
+    /// A transfer was handed to the trunk by REFER (RFC 3515).
+    TransferReferSent,
+    /// The trunk reports the transferred call answered: it left sotto.
+    TransferReferSucceeded { status: u16 },
+    /// The trunk reports the transfer failed; the call goes on.
+    TransferReferFailed { status: u16 },
+}
+
+impl CallEventView {
+    /// The API's form of a model event; `to_unix_ms` gives wall time.
+    pub fn of(event: &CallEvent, to_unix_ms: impl Fn(Instant) -> u64) -> CallEventView {
+        match event.clone() {
+            CallEvent::Connected => CallEventView::Connected,
+            CallEvent::ConsultAccepted { party } => CallEventView::ConsultAccepted { party },
+            CallEvent::ConsultFailed { party, reason } => {
+                CallEventView::ConsultFailed { party, reason }
+            }
+            CallEvent::ControlHandedTo { party } => CallEventView::ControlHandedTo { party },
+            CallEvent::Transferred { from, to } => CallEventView::Transferred { from, to },
+            CallEvent::RecordingPaused { auto_resume_at } => CallEventView::RecordingPaused {
+                auto_resume_at_unix_ms: to_unix_ms(auto_resume_at),
+            },
+            CallEvent::RecordingResumed { automatic } => {
+                CallEventView::RecordingResumed { automatic }
+            }
+            CallEvent::PostCall => CallEventView::PostCall,
+            CallEvent::WrapUp { party, user } => CallEventView::WrapUp { party, user },
+            CallEvent::Ended { reason } => CallEventView::Ended { reason },
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Digest authentication of REGISTER (RFC 3261 §22.4, RFC 8760).
 
-use super::CallControl;
+use super::CallCore;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
 use sotto_sip::auth::{Account, Credentials, Secret, VerifyError};
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     /// The authenticated user name, or what to answer: `Err(challenges)` for a
     /// 401 (no, stale or foreign credentials: the client may try again),
     /// `Err(vec![])` for a 403 (a known user with the wrong password).

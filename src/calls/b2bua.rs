@@ -2,34 +2,41 @@
 //! provisional and final responses back, and bridge the media through sotto.
 
 use super::call::{Call, Leg, LegIx, Origin, Route, Uac};
-use super::CallControl;
+use super::output::{MediaOp, Output};
+use super::CallCore;
+
 use crate::callmodel::{CallModel, FailReason, PartyKind};
 use crate::media_rt::LegRemote;
 use rsip::{Header, Method, Request, Response};
 use sotto_sip::dialog::Dialog;
 use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, Peer, ServerTxId};
 use sotto_sip::sdp::{self, LocalMedia, LocalSession, Negotiated, SessionDescription};
+use std::collections::VecDeque;
 use std::time::Instant;
-use tokio::sync::watch;
 
-/// Points a leg's sender at what offer/answer settled.
-pub fn apply_negotiated(remote: &watch::Sender<LegRemote>, neg: &Negotiated) {
+/// Where and how a leg sends, as offer/answer settled it.
+pub fn negotiated_remote(neg: &Negotiated) -> LegRemote {
     let codec = match neg.codec {
         sdp::Codec::Pcma => sotto_media::codec::Codec::Pcma,
         _ => sotto_media::codec::Codec::Pcmu,
     };
     let addr = (!neg.remote_rtp.ip().is_unspecified() && neg.remote_rtp.port() != 0)
         .then_some(neg.remote_rtp);
-    remote.send_modify(|r| {
-        r.addr = addr;
-        r.codec = codec;
-        r.payload_type = neg.payload_type.0;
-        r.telephone_event = neg.telephone_event.map(|p| p.0);
-        r.send = neg.direction.sends();
-    });
+    LegRemote {
+        addr,
+        codec,
+        payload_type: neg.payload_type.0,
+        telephone_event: neg.telephone_event.map(|p| p.0),
+        send: neg.direction.sends(),
+    }
 }
 
-impl CallControl {
+/// Points a leg's sender at what offer/answer settled (told to the runtime).
+pub fn apply_negotiated(leg: &mut Leg, neg: &Negotiated, out: &mut VecDeque<Output>) {
+    leg.set_remote(negotiated_remote(neg), out);
+}
+
+impl CallCore {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_b2bua(
         &mut self,
@@ -54,8 +61,7 @@ impl CallControl {
         let model = CallModel::inbound(now, PartyKind::Customer, user.clone())
             .with_recording(self.cfg.record);
         a.party = model.parties().next().map(|p| p.id);
-        let room = self.media.room();
-        let call = Call::controlled(id, Route::Agent(user), now, vec![a], room, model);
+        let call = Call::new(id, Route::Agent(user), now, vec![a], Some(model));
         self.insert_call(now, call);
         // The model dials the agent.
         self.drive(now, id, ep);
@@ -81,8 +87,11 @@ impl CallControl {
         caller: &(Option<String>, String),
         ep: &mut Endpoint,
     ) -> Option<LegIx> {
-        let bound = self.ports.bind(sotto_media::codec::Codec::Pcmu)?;
-        let local = LocalMedia::new(self.ports.ip(), bound.port);
+        if !self.calls.contains_key(&id) {
+            return None;
+        }
+        let (media, port) = self.bind_media(now)?;
+        let local = LocalMedia::new(self.ports.ip(), port);
         let mut session = LocalSession::new(self.random() >> 12, self.random() >> 12);
         let offer = session.offer(&local);
         let invite = self.build_b_invite(caller, target, user, &offer.to_string());
@@ -93,9 +102,11 @@ impl CallControl {
             Origin::Uac(Uac { tx, invite, offer }),
             peer,
             session,
-            bound,
+            media,
+            port,
         ));
         self.by_client_tx.insert(tx, (id, ix));
+        self.by_leg.insert(media, (id, ix));
         self.ring_deadlines
             .push(std::cmp::Reverse((now + super::RING_TIMEOUT, id, ix)));
         Some(ix)
@@ -238,17 +249,14 @@ impl CallControl {
                     .map_err(|e| e.to_string())
             });
         match negotiated {
-            Ok(neg) => apply_negotiated(&leg.remote, &neg),
+            Ok(neg) => apply_negotiated(leg, &neg, &mut self.out),
             Err(e) => {
                 tracing::warn!("callee's SDP answer unusable: {e}");
                 self.bye_leg(now, id, ix, ep);
                 return self.on_leg_failed(now, id, ix, 488, ep);
             }
         }
-        if self.calls.get(&id).is_some_and(|c| c.model.is_some()) {
-            return self.on_controlled_leg_answered(now, id, ix, ep);
-        }
-        self.connect_two_party(now, id, ep);
+        self.on_controlled_leg_answered(now, id, ix, ep);
     }
 
     /// A leg of a call under control answered: the caller's INVITE is
@@ -280,44 +288,6 @@ impl CallControl {
         }
         self.drive(now, id, ep);
         self.refers_succeeded(now, id, ep);
-    }
-
-    /// The first placed leg answered a plain B2BUA call: answer the caller
-    /// and start relaying.
-    fn connect_two_party(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
-        let Some(mut call) = self.calls.remove(&id) else {
-            return;
-        };
-        if call.legs.len() == 2 && call.legs[0].uas().is_some() && !call.legs[0].answered {
-            let sdp = match &mut call.legs[0].origin {
-                Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
-                Origin::Uac(_) => String::new(),
-            };
-            if !self.answer_a_leg(now, &mut call.legs[0], &sdp, ep) {
-                self.calls.insert(id, call);
-                return self.hang_up(now, id, "caller's INVITE formed no dialog", ep);
-            }
-        }
-        let a_leg = call.legs[0].pending_media.take();
-        let b_leg = call.legs.get_mut(1).and_then(|l| l.pending_media.take());
-        if let (Some(a_leg), Some(b_leg)) = (a_leg, b_leg) {
-            call.codec = Some(format!(
-                "{}/{}",
-                a_leg.remote().borrow().codec.encoding_name(),
-                b_leg.remote().borrow().codec.encoding_name()
-            ));
-            let seed = self.random() as u32;
-            let mode = self.cfg.denoise;
-            let (denoise_a, denoise_b) = (mode.inbound(), mode.outbound());
-            call.media = self
-                .media
-                .bridge(a_leg, b_leg, denoise_a, denoise_b, seed)
-                .ok();
-        }
-        self.calls.insert(id, call);
-        if let Some(call) = self.calls.get(&id) {
-            self.publish(now, call);
-        }
     }
 
     /// A placed leg refused, timed out or had unusable SDP.
@@ -492,9 +462,15 @@ impl CallControl {
                 }
             }
         }
-        if let Some(m) = call.media.as_mut() {
-            m.stop();
+        for leg in &call.legs {
+            if self.by_leg.get(&leg.media).is_some_and(|e| e.0 == id) {
+                self.by_leg.remove(&leg.media);
+                self.release_media(leg.media, leg.rtp_port);
+            }
         }
+        self.out.push_back(Output::Media(MediaOp::CloseRoom {
+            call: super::CallId(id),
+        }));
         self.unpublish(now, &call, reason);
     }
 }

@@ -7,15 +7,14 @@
 //! lives (their index is their identity in the indices); a leg that ended is
 //! marked `gone`.
 
-use crate::callmodel::{CallModel, PartyId};
-use crate::media_rt::{BoundLeg, LegKey, LegRemote, MediaTask, Room};
-use crate::recording::RecorderHandle;
+use super::output::LegId;
+use crate::callmodel::{CallEventView, CallModel, PartyId};
+use crate::media_rt::LegRemote;
 use rsip::Request;
 use sotto_sip::dialog::Dialog;
 use sotto_sip::endpoint::{ClientTxId, Peer, ServerTxId};
 use sotto_sip::sdp::{LocalSession, SessionDescription};
 use std::time::Instant;
-use tokio::sync::watch;
 
 /// A leg's index in its call.
 pub type LegIx = usize;
@@ -72,16 +71,18 @@ pub struct Leg {
     pub answered: bool,
     /// The dialog is confirmed (the ACK arrived, or we sent it).
     pub confirmed: bool,
+    /// This leg's media: its port's sockets are bound by the runtime under
+    /// this id.
+    pub media: LegId,
     pub rtp_port: u16,
-    pub remote: watch::Sender<LegRemote>,
-    /// Sockets bound but not yet handed to the media runtime (until answer).
-    pub pending_media: Option<BoundLeg>,
+    /// Where and how the leg sends, as offer/answer settled it.
+    pub remote: LegRemote,
+    /// Its media runs in the call's room (from answer until it leaves).
+    pub in_room: bool,
     /// BYE or CANCEL sent or received.
     pub gone: bool,
     /// Who this leg is in the call model.
     pub party: Option<PartyId>,
-    /// The leg's place in the call's media room, once it runs.
-    pub media_key: Option<LegKey>,
     /// Our hold/resume re-INVITE in flight: its transaction, CSeq and offer.
     pub reinvite: Option<(ClientTxId, u32, SessionDescription)>,
     /// A REFER this leg's phone sent, whose outcome it still awaits (NOTIFY).
@@ -94,9 +95,9 @@ pub struct Leg {
 }
 
 impl Leg {
-    /// A leg that is starting: not answered yet, its sockets bound (media
+    /// A leg that is starting: not answered yet, its port bound (media
     /// starts on answer).
-    pub fn new(origin: Origin, peer: Peer, sdp: LocalSession, bound: BoundLeg) -> Leg {
+    pub fn new(origin: Origin, peer: Peer, sdp: LocalSession, media: LegId, port: u16) -> Leg {
         Leg {
             origin,
             peer,
@@ -104,12 +105,12 @@ impl Leg {
             sdp,
             answered: false,
             confirmed: false,
-            rtp_port: bound.port,
-            remote: bound.remote(),
-            pending_media: Some(bound),
+            media,
+            rtp_port: port,
+            remote: LegRemote::initial(),
+            in_room: false,
             gone: false,
             party: None,
-            media_key: None,
             reinvite: None,
             refer: None,
             refer_out: None,
@@ -121,7 +122,7 @@ impl Leg {
     /// its 2xx) and remembers it; None when the dialog cannot send one now.
     pub fn send_reinvite(
         &mut self,
-        now: std::time::Instant,
+        now: Instant,
         offer: SessionDescription,
         ep: &mut sotto_sip::endpoint::Endpoint,
     ) -> Result<ClientTxId, String> {
@@ -142,6 +143,19 @@ impl Leg {
         let tx = ep.send_request(now, req, self.peer);
         self.reinvite = Some((tx, cseq, offer));
         Ok(tx)
+    }
+
+    /// Points the leg's sender somewhere new (told to the runtime).
+    pub fn set_remote(
+        &mut self,
+        remote: LegRemote,
+        out: &mut std::collections::VecDeque<super::Output>,
+    ) {
+        self.remote = remote;
+        out.push_back(super::Output::Media(super::MediaOp::Remote {
+            leg: self.media,
+            remote,
+        }));
     }
 
     pub fn uas(&self) -> Option<&Uas> {
@@ -180,7 +194,6 @@ impl Leg {
     /// What stays in a call's list when its leg moved to another call: gone,
     /// no dialog, no media.
     pub fn tombstone(&self) -> Leg {
-        let (remote, _) = watch::channel(*self.remote.borrow());
         Leg {
             origin: match &self.origin {
                 Origin::Uas(u) => Origin::Uas(Uas {
@@ -202,12 +215,12 @@ impl Leg {
             sdp: LocalSession::new(0, 0),
             answered: true,
             confirmed: true,
+            media: self.media,
             rtp_port: self.rtp_port,
-            remote,
-            pending_media: None,
+            remote: self.remote,
+            in_room: false,
             gone: true,
             party: None,
-            media_key: None,
             reinvite: None,
             refer: None,
             refer_out: None,
@@ -228,41 +241,42 @@ pub struct Call {
     pub route: Route,
     pub started: Instant,
     pub legs: Vec<Leg>,
-    /// The echo route's media.
-    pub media: Option<MediaTask>,
-    /// The media of a call under control: every leg, routed as the model says.
-    pub room: Option<Room>,
     /// The rules of the call (agents' calls; not the echo route).
     pub model: Option<CallModel>,
-    pub recording: Option<RecorderHandle>,
+    /// A recording was started (one file per call).
+    pub recording: bool,
     /// What happened (the model's events), newest last, for the API.
-    pub events: Vec<String>,
+    pub events: Vec<CallEventView>,
+    /// RFC 4733 digits received on the call, oldest first (the last 64).
+    pub dtmf: String,
+    /// When the caller's leg was answered (the call connected).
+    pub answered_at: Option<Instant>,
     /// Hang-up in progress: what ended it.
     pub ending: Option<&'static str>,
     pub codec: Option<String>,
 }
 
 impl Call {
-    /// A call under agent control: its legs share `room`, `model` rules it.
-    pub fn controlled(
+    /// A new call; its legs share one media room. `model` rules an agent's
+    /// call (None: the echo route).
+    pub fn new(
         id: u64,
         route: Route,
         started: Instant,
         legs: Vec<Leg>,
-        room: Room,
-        model: CallModel,
+        model: Option<CallModel>,
     ) -> Call {
         Call {
             id,
-            name: format!("c{id}"),
+            name: super::CallId(id).to_string(),
             route,
             started,
             legs,
-            media: None,
-            room: Some(room),
-            model: Some(model),
-            recording: None,
+            model,
+            recording: false,
             events: Vec::new(),
+            dtmf: String::new(),
+            answered_at: None,
             ending: None,
             codec: None,
         }

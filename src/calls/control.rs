@@ -1,74 +1,73 @@
-//! Call control's side of the call model (SPEC §1): agents' actions from the
-//! HTTP API, the model's effects carried out over SIP and media.
+//! Call control's side of the call model (`docs/call-control.md`): agents'
+//! actions from the API, the model's effects carried out over SIP and media.
 //!
 //! The model ([`crate::callmodel`]) decides; this file places and ends legs,
 //! sends hold re-INVITEs, routes the room's audio by the model's topology and
 //! tells the API what it refused and why.
 
 use super::call::{Call, LegIx, Route};
-use super::CallControl;
+use super::output::{CallId, LegId, MediaOp, Output};
+use super::CallCore;
 use crate::callmodel::{
-    CallEvent, CallModel, Effect, FailReason, PartyId, PartyKind, Refused, Target,
+    Action, CallEvent, CallEventView, CallModel, CallView, Effect, FailReason, PartyId, PartyKind,
+    Refused, Target,
 };
 use crate::dial::DialNumber;
-use crate::media_rt::{HoldAudio, LegKey, LegOptions};
+use crate::media_rt::{HoldAudio, LegOptions};
 use rsip::Response;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, Peer};
 use sotto_sip::sdp::{LocalMedia, SessionDescription};
 use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
 
-/// An agent's action on a call, from the API.
-#[derive(Debug, Clone)]
-pub enum ControlOp {
-    Hold,
-    Resume,
-    /// To a user's name or a dial number.
-    Consult(String),
-    Toggle,
-    EndConsult,
-    /// To the consulted party.
-    Transfer,
-    /// Blind, to a user's name or a dial number.
-    BlindTransfer(String),
-    Conference,
-    LeaveConference,
-    End,
-    Dtmf(String),
-    PauseRecording(Option<Duration>),
-    ResumeRecording,
+/// The arguments an action may take (`POST /v1/calls/{id}/{action}`'s body).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionArgs {
+    /// The agent acting (a user name); default: the call's primary agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// `consult`, `blind-transfer` (and `transfer`, which it makes blind):
+    /// a user's name or a dial number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `send-dtmf`: digits 0-9, *, #, A-D.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<String>,
+    /// `pause-recording`: seconds until recording resumes by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
 }
 
-/// Why an API request was not carried out.
-#[derive(Debug)]
+/// Why an agent's request was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlError {
-    /// 404
+    /// No such call, agent or user (404).
     NotFound(String),
-    /// 400
+    /// The request itself is wrong (400).
     BadRequest(String),
-    /// 409: a rule of the call model refused it.
+    /// A rule of the call model refused it; nothing changed (409).
     Refused(Refused),
-    /// 503
+    /// Not now: not registered, no trunk, at the call limit (503).
     Unavailable(String),
 }
 
-pub type ControlReply = oneshot::Sender<Result<Value, ControlError>>;
-
-pub struct ControlRequest {
-    /// The call's id in the API (`c7`).
-    pub call: String,
-    /// The agent acting; None = the call's primary agent.
-    pub agent: Option<String>,
-    pub op: ControlOp,
-    pub reply: ControlReply,
-}
-
-pub struct OriginateRequest {
-    pub agent: String,
-    /// A user's name or a dial number.
-    pub target: String,
-    pub reply: ControlReply,
+/// A call under control as the API shows it after an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ControlView {
+    /// The call goes on.
+    Live {
+        /// The call's id.
+        id: CallId,
+        /// Its state, parties and what each may do now.
+        control: CallView,
+    },
+    /// The action ended the call.
+    Ended {
+        /// Always true.
+        ended: bool,
+    },
 }
 
 /// Parses an API target: a registered user's name, or a dial number.
@@ -89,37 +88,51 @@ pub fn parse_target(
         .map_err(|e| format!("{s:?} is neither a user nor a dial number: {e}"))
 }
 
-impl CallControl {
-    /// An API action on a live call.
-    pub(super) fn on_control(&mut self, now: Instant, req: ControlRequest, ep: &mut Endpoint) {
-        let result = self.control(now, &req.call, req.agent.as_deref(), req.op, ep);
-        let _ = req.reply.send(result);
-    }
-
-    fn control(
+impl CallCore {
+    /// An agent's action on a live call (the API). `call` is the API's id.
+    pub fn control(
         &mut self,
         now: Instant,
-        name: &str,
-        agent: Option<&str>,
-        op: ControlOp,
+        call: CallId,
+        action: Action,
+        args: ActionArgs,
         ep: &mut Endpoint,
-    ) -> Result<Value, ControlError> {
-        let id = self
-            .calls
-            .values()
-            .find(|c| c.name == name)
-            .map(|c| c.id)
-            .ok_or_else(|| ControlError::NotFound(format!("no call with id {name:?}")))?;
+    ) -> Result<ControlView, ControlError> {
+        let id = call.0;
+        let name = call.to_string();
+        // A transfer with a target is blind: the same as blind-transfer.
+        let action = match (action, &args.target) {
+            (Action::Transfer, Some(_)) => Action::BlindTransfer,
+            (a, _) => a,
+        };
+        let need = |what: &Option<String>, field: &str| {
+            what.clone().ok_or_else(|| {
+                ControlError::BadRequest(format!("{action} needs \"{field}\" in the body"))
+            })
+        };
+        let target = match action {
+            Action::Consult | Action::BlindTransfer => {
+                let t = need(&args.target, "target")?;
+                Some(parse_target(&t, &self.cfg.users).map_err(ControlError::BadRequest)?)
+            }
+            _ => None,
+        };
+        let digits = match action {
+            Action::SendDtmf => Some(need(&args.digits, "digits")?),
+            _ => None,
+        };
         let has_trunk = !self.cfg.trunk_uri.is_empty();
-        let users = &self.cfg.users;
-        let call = self.calls.get_mut(&id).expect("found above");
+        let call = self
+            .calls
+            .get_mut(&id)
+            .ok_or_else(|| ControlError::NotFound(format!("no call with id {name:?}")))?;
         let model = call.model.as_mut().ok_or_else(|| {
             ControlError::BadRequest(format!(
                 "call {name} ({}) has no agent controls",
                 call.route.name()
             ))
         })?;
-        let by = match agent {
+        let by = match args.agent.as_deref() {
             Some(user) => model
                 .parties()
                 .find(|p| p.kind.agent_user() == Some(user))
@@ -135,125 +148,112 @@ impl CallControl {
                     ControlError::BadRequest(format!("call {name} has no primary agent"))
                 })?,
         };
+        if target
+            .as_ref()
+            .is_some_and(|t| matches!(t, Target::DialNumber(_)))
+            && !has_trunk
+        {
+            return Err(ControlError::Unavailable(
+                "no outbound trunk is configured (trunk.uri) for dial numbers".into(),
+            ));
+        }
         // Toward the trunk, a transfer may be the trunk's own (REFER).
-        let blind = match &op {
-            ControlOp::BlindTransfer(t) => {
-                Some(parse_target(t, users).map_err(ControlError::BadRequest)?)
-            }
-            _ => None,
-        };
-        if matches!(op, ControlOp::Transfer | ControlOp::BlindTransfer(_)) {
-            if let Some(result) = self.try_refer_transfer(now, id, by, blind.as_ref(), ep) {
-                return result.map(|()| self.call_json(id));
+        if matches!(action, Action::Transfer | Action::BlindTransfer) {
+            let blind = target.as_ref().filter(|_| action == Action::BlindTransfer);
+            if let Some(result) = self.try_refer_transfer(now, id, by, blind, ep) {
+                return result.map(|()| self.control_view(id));
             }
         }
-        let users = &self.cfg.users;
+        let (auto_resume, pause_max) =
+            (self.cfg.recording_auto_resume, self.cfg.recording_pause_max);
         let Some(model) = self.calls.get_mut(&id).and_then(|c| c.model.as_mut()) else {
             return Err(ControlError::NotFound(format!("no call with id {name:?}")));
         };
-        let needs_trunk = |t: &Target| matches!(t, Target::DialNumber(_)) && !has_trunk;
-        let no_trunk = || {
-            ControlError::Unavailable(
-                "no outbound trunk is configured (trunk.uri) for dial numbers".into(),
-            )
-        };
-        let result = match op {
-            ControlOp::Hold => model.hold(now, by),
-            ControlOp::Resume => model.resume(now, by),
-            ControlOp::Consult(t) => {
-                let t = parse_target(&t, users).map_err(ControlError::BadRequest)?;
-                if needs_trunk(&t) {
-                    return Err(no_trunk());
-                }
-                model.consult(now, by, t).map(|_| ())
-            }
-            ControlOp::Toggle => model.toggle(now, by),
-            ControlOp::EndConsult => model.end_consult(now, by),
-            ControlOp::Transfer => model.transfer(now, by),
-            ControlOp::BlindTransfer(t) => {
-                let t = parse_target(&t, users).map_err(ControlError::BadRequest)?;
-                if needs_trunk(&t) {
-                    return Err(no_trunk());
-                }
-                model.blind_transfer(now, by, t).map(|_| ())
-            }
-            ControlOp::Conference => model.conference(now, by),
-            ControlOp::LeaveConference => model.leave_conference(now, by),
-            ControlOp::End => model.end(now, by),
-            ControlOp::Dtmf(d) => model.send_dtmf(now, by, &d),
-            ControlOp::PauseRecording(d) => {
-                let d = d
-                    .unwrap_or(self.cfg.recording_auto_resume)
-                    .min(self.cfg.recording_pause_max);
+        let result = match (action, target) {
+            (Action::Hold, _) => model.hold(now, by),
+            (Action::Resume, _) => model.resume(now, by),
+            (Action::Consult, Some(t)) => model.consult(now, by, t).map(|_| ()),
+            (Action::Toggle, _) => model.toggle(now, by),
+            (Action::EndConsult, _) => model.end_consult(now, by),
+            (Action::Transfer, _) => model.transfer(now, by),
+            (Action::BlindTransfer, Some(t)) => model.blind_transfer(now, by, t).map(|_| ()),
+            (Action::Conference, _) => model.conference(now, by),
+            (Action::LeaveConference, _) => model.leave_conference(now, by),
+            (Action::End, _) => model.end(now, by),
+            (Action::SendDtmf, _) => model.send_dtmf(now, by, digits.as_deref().unwrap_or("")),
+            (Action::PauseRecording, _) => {
+                let d = args
+                    .seconds
+                    .map(Duration::from_secs)
+                    .unwrap_or(auto_resume)
+                    .min(pause_max);
                 model.pause_recording(now, by, d)
             }
-            ControlOp::ResumeRecording => model.resume_recording(now, by),
+            (Action::ResumeRecording, _) => model.resume_recording(now, by),
+            (Action::Consult | Action::BlindTransfer, None) => {
+                unreachable!("a target was required above")
+            }
         };
         result.map_err(ControlError::Refused)?;
         self.drive(now, id, ep);
-        Ok(self.call_json(id))
+        Ok(self.control_view(id))
     }
 
     /// What the API shows of a call under control.
-    fn call_json(&self, id: u64) -> Value {
+    fn control_view(&self, id: u64) -> ControlView {
         match self
             .calls
             .get(&id)
             .and_then(|c| c.model.as_ref().map(|m| (c, m)))
         {
-            Some((call, model)) => {
-                let view = model.view(|t| self.unix_ms(t));
-                json!({"id": call.name, "control": view})
-            }
-            None => json!({"ended": true}),
+            Some((call, model)) => ControlView::Live {
+                id: CallId(call.id),
+                control: model.view(|t| self.unix_ms(t)),
+            },
+            None => ControlView::Ended { ended: true },
         }
     }
 
-    /// An agent-originated call (API): the agent's phone rings first, then
-    /// the target is dialled.
-    pub(super) fn on_originate(&mut self, now: Instant, req: OriginateRequest, ep: &mut Endpoint) {
+    /// An agent-originated call (the API): the agent's phone rings first,
+    /// then the target is dialled.
+    pub fn originate(
+        &mut self,
+        now: Instant,
+        agent: &str,
+        target: &str,
+        ep: &mut Endpoint,
+    ) -> Result<ControlView, ControlError> {
         if self.draining.is_some() || self.calls.len() >= self.cfg.max_calls {
-            let _ = req
-                .reply
-                .send(Err(ControlError::Unavailable("at the call limit".into())));
-            return;
+            return Err(ControlError::Unavailable("at the call limit".into()));
         }
-        let target = match parse_target(&req.target, &self.cfg.users) {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = req.reply.send(Err(ControlError::BadRequest(e)));
-                return;
-            }
-        };
-        if !self.cfg.users.contains_key(&req.agent) {
-            let _ = req.reply.send(Err(ControlError::NotFound(format!(
-                "no user {:?}",
-                req.agent
-            ))));
-            return;
+        let target = parse_target(target, &self.cfg.users).map_err(ControlError::BadRequest)?;
+        if !self.cfg.users.contains_key(agent) {
+            return Err(ControlError::NotFound(format!("no user {agent:?}")));
         }
-        if self.registrar.lookup(&req.agent, now).is_empty() {
-            let _ = req.reply.send(Err(ControlError::Unavailable(format!(
-                "agent {:?} is not registered",
-                req.agent
-            ))));
-            return;
+        if self.registrar.lookup(agent, now).is_empty() {
+            return Err(ControlError::Unavailable(format!(
+                "agent {agent:?} is not registered"
+            )));
         }
         if matches!(target, Target::DialNumber(_)) && self.cfg.trunk_uri.is_empty() {
-            let _ = req.reply.send(Err(ControlError::Unavailable(
+            return Err(ControlError::Unavailable(
                 "no outbound trunk is configured (trunk.uri) for dial numbers".into(),
-            )));
-            return;
+            ));
         }
         let id = self.next_call;
         self.next_call += 1;
         let model =
-            CallModel::originate(now, req.agent.clone(), target).with_recording(self.cfg.record);
-        let room = self.media.room();
-        let call = Call::controlled(id, Route::Agent(req.agent), now, Vec::new(), room, model);
+            CallModel::originate(now, agent.to_string(), target).with_recording(self.cfg.record);
+        let call = Call::new(
+            id,
+            Route::Agent(agent.to_string()),
+            now,
+            Vec::new(),
+            Some(model),
+        );
         self.insert_call(now, call);
         self.drive(now, id, ep);
-        let _ = req.reply.send(Ok(self.call_json(id)));
+        Ok(self.control_view(id))
     }
 
     /// Carries out everything the call's model asks, until it asks nothing.
@@ -298,9 +298,7 @@ impl CallControl {
         {
             self.model_deadlines.push(std::cmp::Reverse((at, id)));
         }
-        if let Some(call) = self.calls.get(&id) {
-            self.publish(now, call);
-        }
+        self.publish(now, id);
     }
 
     /// True when the call is over (and forgotten).
@@ -314,25 +312,28 @@ impl CallControl {
         if !self.calls.contains_key(&id) {
             return true;
         }
-        self.note(id, format!("{event:?}"));
-        let Some(call) = self.calls.get(&id) else {
-            return true;
-        };
+        let view = CallEventView::of(&event, |t| self.unix_ms(t));
+        self.note(id, view);
+        self.out.push_back(Output::Event {
+            call: CallId(id),
+            event: event.clone(),
+        });
+        let recording = self.calls.get(&id).is_some_and(|c| c.recording);
         match event {
             CallEvent::Ended { .. } => {
                 self.hang_up(now, id, "ended by call control", ep);
                 return true;
             }
             CallEvent::Connected => self.start_recording(id),
-            CallEvent::RecordingPaused { auto_resume_at } => {
-                if let Some(r) = &call.recording {
-                    r.pause(auto_resume_at.saturating_duration_since(now));
-                }
+            CallEvent::RecordingPaused { auto_resume_at } if recording => {
+                self.out.push_back(Output::Media(MediaOp::PauseRecording {
+                    call: CallId(id),
+                    for_at_most: auto_resume_at.saturating_duration_since(now),
+                }));
             }
-            CallEvent::RecordingResumed { .. } => {
-                if let Some(r) = &call.recording {
-                    r.resume();
-                }
+            CallEvent::RecordingResumed { .. } if recording => {
+                self.out
+                    .push_back(Output::Media(MediaOp::ResumeRecording { call: CallId(id) }));
             }
             _ => {}
         }
@@ -489,7 +490,7 @@ impl CallControl {
                     // We keep sending (music on hold) whatever the peer says.
                     let mut neg = neg;
                     neg.direction = sotto_sip::sdp::Direction::SendRecv;
-                    super::b2bua::apply_negotiated(&leg.remote, &neg);
+                    super::b2bua::apply_negotiated(leg, &neg, &mut self.out);
                 }
             }
         } else {
@@ -509,17 +510,16 @@ impl CallControl {
         }
     }
 
-    /// Starts a leg's media in the call's room once it answered.
+    /// Starts a leg's media in the call's room once it answered. Noise is
+    /// removed from the customer's side toward agents (inbound) and from
+    /// agents toward the customer (outbound).
     pub(super) fn join_room(&mut self, id: u64, ix: LegIx) {
         let denoise = self.cfg.denoise;
         let seed = self.random() as u32;
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let (Some(room), Some(leg)) = (call.room.as_ref(), call.legs.get_mut(ix)) else {
-            return;
-        };
-        let Some(bound) = leg.pending_media.take() else {
+        let Some(leg) = call.legs.get(ix) else {
             return;
         };
         let is_agent = leg.party.is_some_and(|p| {
@@ -528,8 +528,6 @@ impl CallControl {
                 .and_then(|m| m.party(p))
                 .is_some_and(|p| matches!(p.kind, PartyKind::Agent { .. }))
         });
-        // Noise is removed from the customer's side toward agents (inbound)
-        // and from agents toward the customer (outbound).
         let opts = LegOptions {
             denoise: if is_agent {
                 denoise.outbound()
@@ -539,25 +537,52 @@ impl CallControl {
             seed,
             hold_audio: HoldAudio::Music,
         };
-        match room.add_leg(bound, opts) {
-            Ok(key) => leg.media_key = Some(key),
-            Err(e) => tracing::warn!(call = id, leg = ix, "media: {e}"),
+        if self.join_room_with(id, ix, opts) {
+            self.apply_topology(id);
         }
-        if call.codec.is_none() {
-            call.codec = Some(leg.remote.borrow().codec.encoding_name().to_string());
-        }
-        self.apply_topology(id);
     }
 
-    pub(super) fn leave_room(&mut self, id: u64, ix: LegIx) {
+    /// Adds a leg's media to the call's room with `opts`; false when it was
+    /// in already (or is gone).
+    pub(super) fn join_room_with(&mut self, id: u64, ix: LegIx, opts: LegOptions) -> bool {
         let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        let Some(leg) = call.legs.get_mut(ix) else {
+            return false;
+        };
+        if leg.in_room || leg.gone {
+            return false;
+        }
+        leg.in_room = true;
+        let media = leg.media;
+        if call.codec.is_none() {
+            call.codec = Some(leg.remote.codec.encoding_name().to_string());
+        }
+        self.out.push_back(Output::Media(MediaOp::AddLeg {
+            call: CallId(id),
+            leg: media,
+            opts,
+        }));
+        true
+    }
+
+    /// Takes a leg's media out of the room (its sockets close, its port is
+    /// free again).
+    pub(super) fn leave_room(&mut self, id: u64, ix: LegIx) {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
             return;
         };
-        if let (Some(room), Some(key)) = (
-            call.room.as_ref(),
-            call.legs.get_mut(ix).and_then(|l| l.media_key.take()),
-        ) {
-            let _ = room.remove_leg(key);
+        let (media, port, gone) = (leg.media, leg.rtp_port, leg.gone);
+        if std::mem::replace(&mut leg.in_room, false) {
+            self.out.push_back(Output::Media(MediaOp::RemoveLeg {
+                call: CallId(id),
+                leg: media,
+            }));
+        }
+        if gone && self.by_leg.get(&media) == Some(&(id, ix)) {
+            self.by_leg.remove(&media);
+            self.release_media(media, port);
         }
     }
 
@@ -566,25 +591,34 @@ impl CallControl {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let (Some(room), Some(model)) = (call.room.as_ref(), call.model.as_ref()) else {
+        let Some(model) = call.model.as_ref() else {
             return;
         };
-        let key_of = |p: PartyId| -> Option<LegKey> {
+        let media_of = |p: PartyId| -> Option<LegId> {
             call.legs
                 .iter()
-                .find(|l| l.party == Some(p))
-                .and_then(|l| l.media_key)
+                .find(|l| l.party == Some(p) && l.in_room)
+                .map(|l| l.media)
         };
-        for (party, hears) in model.topology() {
-            let Some(key) = key_of(party) else { continue };
-            let hears: Vec<LegKey> = hears.into_iter().filter_map(key_of).collect();
-            let _ = room.set_hears(key, &hears);
-        }
-        if call.recording.is_some() {
+        let hears = model
+            .topology()
+            .into_iter()
+            .filter_map(|(party, hears)| {
+                let leg = media_of(party)?;
+                Some((leg, hears.into_iter().filter_map(media_of).collect()))
+            })
+            .collect();
+        self.out.push_back(Output::Media(MediaOp::Topology {
+            call: CallId(id),
+            hears,
+        }));
+        if call.recording {
             if let Some((left, right)) = self.record_sides(id) {
-                if let Some(room) = self.calls.get(&id).and_then(|c| c.room.as_ref()) {
-                    let _ = room.set_record_sides(&left, &right);
-                }
+                self.out.push_back(Output::Media(MediaOp::RecordSides {
+                    call: CallId(id),
+                    left,
+                    right,
+                }));
             }
         }
     }
@@ -593,69 +627,121 @@ impl CallControl {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let Some(room) = call.room.as_ref() else {
-            return;
-        };
         for party in to {
-            let Some(key) = call
+            if let Some(leg) = call
                 .legs
                 .iter()
-                .find(|l| l.party == Some(*party))
-                .and_then(|l| l.media_key)
-            else {
-                continue;
-            };
-            for d in digits.chars() {
-                if let Some(digit) = sotto_media::dtmf::Dtmf::from_char(d) {
-                    let _ = room.send_dtmf(key, digit, Duration::from_millis(100));
-                }
+                .find(|l| l.party == Some(*party) && l.in_room)
+            {
+                self.out.push_back(Output::Media(MediaOp::SendDtmf {
+                    call: CallId(id),
+                    leg: leg.media,
+                    digits: digits.to_string(),
+                }));
             }
         }
     }
 
     /// The record tap's sides: the customer (and dial numbers) left, agents right.
-    fn record_sides(&self, id: u64) -> Option<(Vec<LegKey>, Vec<LegKey>)> {
+    fn record_sides(&self, id: u64) -> Option<(Vec<LegId>, Vec<LegId>)> {
         let call = self.calls.get(&id)?;
         let model = call.model.as_ref()?;
         let mut left = Vec::new();
         let mut right = Vec::new();
-        for leg in &call.legs {
-            let (Some(p), Some(key)) = (leg.party, leg.media_key) else {
-                continue;
-            };
+        for leg in call.legs.iter().filter(|l| l.in_room) {
+            let Some(p) = leg.party else { continue };
             match model.party(p).map(|p| &p.kind) {
-                Some(PartyKind::Agent { .. }) => right.push(key),
-                Some(_) => left.push(key),
+                Some(PartyKind::Agent { .. }) => right.push(leg.media),
+                Some(_) => left.push(leg.media),
                 None => {}
             }
         }
         Some((left, right))
     }
 
-    /// Recording (when the route records): the customer left, agents right.
+    /// Recording (when the route records): one file per call, the customer
+    /// left, agents right.
     fn start_recording(&mut self, id: u64) {
-        let Some(recorder) = self.recorder.clone() else {
-            return;
-        };
-        if self.calls.get(&id).is_none_or(|c| c.recording.is_some()) {
-            return; // one file per call
-        }
-        if !self.cfg.record {
+        if !self.cfg.record || self.calls.get(&id).is_none_or(|c| c.recording) {
             return;
         }
         let Some((left, right)) = self.record_sides(id) else {
             return;
         };
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(room) = call.room.as_ref() else {
-            return;
-        };
-        let (prod, cons) = crate::recording::ring();
-        if room.set_record_tap(Some(prod), &left, &right).is_ok() {
-            call.recording = Some(recorder.start(&format!("{}-{}", self.run_id, call.name), cons));
+        let name = format!("{}-{}", self.run_id, CallId(id));
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.recording = true;
         }
+        self.out.push_back(Output::Media(MediaOp::StartRecording {
+            call: CallId(id),
+            name,
+            left,
+            right,
+        }));
+    }
+
+    /// Allocates a media id for a port taken from the pool and asks the
+    /// runtime to bind it.
+    pub(super) fn bind_port(&mut self, port: u16) -> LegId {
+        let media = LegId(self.next_leg);
+        self.next_leg += 1;
+        self.out
+            .push_back(Output::Media(MediaOp::Bind { leg: media, port }));
+        media
+    }
+
+    /// A port from the pool, bound for a new leg's media; None when the
+    /// range is exhausted.
+    pub(super) fn bind_media(&mut self, now: Instant) -> Option<(LegId, u16)> {
+        let port = self.ports.take(now)?;
+        Some((self.bind_port(port), port))
+    }
+
+    /// A leg's media is finished: its sockets go, its port is free.
+    pub(super) fn release_media(&mut self, media: LegId, port: u16) {
+        self.out
+            .push_back(Output::Media(MediaOp::Release { leg: media }));
+        self.ports.give_back(port);
+    }
+
+    /// The runtime could not bind a leg's port (another process holds it):
+    /// the port is left alone for a while and the leg ends as if its peer
+    /// had refused.
+    pub fn on_bind_failed(&mut self, now: Instant, media: LegId, ep: &mut Endpoint) {
+        let Some(&(id, ix)) = self.by_leg.get(&media) else {
+            return;
+        };
+        let Some(leg) = self.calls.get(&id).and_then(|c| c.legs.get(ix)) else {
+            return;
+        };
+        tracing::warn!(
+            call = id,
+            port = leg.rtp_port,
+            "RTP port held by another process"
+        );
+        let (port, party, answered) = (leg.rtp_port, leg.party, leg.answered);
+        self.ports.busy_elsewhere(now, port);
+        let in_model = party.is_some()
+            && self
+                .calls
+                .get(&id)
+                .is_some_and(|c| c.model.is_some() && ix > 0);
+        if !in_model {
+            return self.hang_up(now, id, "no RTP port", ep);
+        }
+        self.bye_leg(now, id, ix, ep);
+        self.leave_room(id, ix);
+        if let (Some(model), Some(p)) = (
+            self.calls.get_mut(&id).and_then(|c| c.model.as_mut()),
+            party,
+        ) {
+            if answered {
+                model.on_hung_up(now, p);
+            } else {
+                model.on_failed(now, p, FailReason::Rejected);
+            }
+        }
+        self.drive(now, id, ep);
     }
 }
 

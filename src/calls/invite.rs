@@ -2,7 +2,9 @@
 //! user, the SDP offer, and the `echo` route.
 
 use super::call::{Call, Leg, LegIx, Origin, Route, Uas};
-use super::CallControl;
+use super::output::{CallId, MediaOp, Output};
+use super::CallCore;
+use crate::media_rt::{HoldAudio, LegOptions};
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Request};
 use sotto_media::denoise::Denoise;
@@ -11,7 +13,7 @@ use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
 use sotto_sip::sdp::{LocalMedia, LocalSession, SessionDescription};
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     pub(super) fn on_invite(
         &mut self,
         now: Instant,
@@ -100,22 +102,25 @@ impl CallControl {
         offer: Option<SessionDescription>,
         ep: &mut Endpoint,
     ) -> Option<Leg> {
-        let Some(bound) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+        let (sid, sver) = (self.random() >> 12, self.random() >> 12);
+        let mut session = LocalSession::new(sid, sver);
+        let port_ip = self.ports.ip();
+        let Some(port) = self.ports.take(now) else {
             tracing::warn!("RTP port range exhausted");
             let extra = vec![Header::RetryAfter("5".into())];
             self.reply(now, ep, tx, request, 503, extra);
             return None;
         };
-        let local = LocalMedia::new(self.ports.ip(), bound.port);
-        let (sid, sver) = (self.random() >> 12, self.random() >> 12);
-        let mut session = LocalSession::new(sid, sver);
-        let (sdp, our_offer) = match &offer {
+        let local = LocalMedia::new(port_ip, port);
+        let (sdp, our_offer, remote) = match &offer {
             Some(o) => match session.answer(o, &local) {
-                Ok(ans) => {
-                    super::b2bua::apply_negotiated(&bound.remote(), &ans.negotiated);
-                    (ans.sdp.to_string(), None)
-                }
+                Ok(ans) => (
+                    ans.sdp.to_string(),
+                    None,
+                    Some(super::b2bua::negotiated_remote(&ans.negotiated)),
+                ),
                 Err(e) => {
+                    self.ports.give_back(port);
                     let extra = vec![Header::Warning(format!("304 sotto \"{e}\"").into())];
                     self.reply(now, ep, tx, request, 488, extra);
                     return None;
@@ -123,9 +128,10 @@ impl CallControl {
             },
             None => {
                 let o = session.offer(&local);
-                (o.to_string(), Some(o))
+                (o.to_string(), Some(o), None)
             }
         };
+        let media = self.bind_port(port);
         let uas = Uas {
             tx,
             invite: request.clone(),
@@ -134,7 +140,11 @@ impl CallControl {
             answer_sdp: Some(sdp),
             ringing: false,
         };
-        Some(Leg::new(Origin::Uas(uas), peer, session, bound))
+        let mut leg = Leg::new(Origin::Uas(uas), peer, session, media, port);
+        if let Some(remote) = remote {
+            leg.set_remote(remote, &mut self.out);
+        }
+        Some(leg)
     }
 
     fn start_echo(
@@ -149,39 +159,32 @@ impl CallControl {
         let Some(mut a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let Some(bound) = a.pending_media.take() else {
-            return;
-        };
-        let codec = bound.remote().borrow().codec.encoding_name().to_string();
-        let denoise = self.cfg.echo_denoise != Denoise::Off;
-        let seed = self.random() as u32;
-        let Some(media) = self.media.echo(bound, denoise, seed).ok() else {
-            return self.reply(now, ep, tx, &request, 500, vec![]);
-        };
         let sdp = match &mut a.origin {
             Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
             Origin::Uac(_) => String::new(),
         };
         if !self.answer_a_leg(now, &mut a, &sdp, ep) {
+            self.release_media(a.media, a.rtp_port);
             return;
         }
         let id = self.next_call;
         self.next_call += 1;
-        let call = Call {
-            id,
-            name: format!("c{id}"),
-            route: Route::Echo,
-            started: now,
-            legs: vec![a],
-            media: Some(media),
-            room: None,
-            model: None,
-            recording: None,
-            events: Vec::new(),
-            ending: None,
-            codec: Some(codec),
-        };
+        let mut call = Call::new(id, Route::Echo, now, vec![a], None);
+        call.codec = Some(call.legs[0].remote.codec.encoding_name().to_string());
+        call.answered_at = Some(now);
         self.insert_call(now, call);
+        // The caller hears itself, through the pipeline (denoised unless off).
+        let opts = LegOptions {
+            denoise: self.cfg.echo_denoise != Denoise::Off,
+            seed: self.random() as u32,
+            hold_audio: HoldAudio::Silence,
+        };
+        self.join_room_with(id, 0, opts);
+        let leg = self.calls[&id].legs[0].media;
+        self.out.push_back(Output::Media(MediaOp::Topology {
+            call: CallId(id),
+            hears: vec![(leg, vec![leg])],
+        }));
     }
 
     /// Sends the 200 with `sdp` on a leg we answer and creates its dialog.
@@ -236,12 +239,7 @@ impl CallControl {
         let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
-        let (dialog, port, remote, session) = (
-            leg.dialog.as_mut(),
-            leg.rtp_port,
-            leg.remote.clone(),
-            &mut leg.sdp,
-        );
+        let (dialog, port, session) = (leg.dialog.as_mut(), leg.rtp_port, &mut leg.sdp);
         let Some(dialog) = dialog else {
             return self.reply(now, ep, tx, &request, 481, vec![]);
         };
@@ -266,7 +264,10 @@ impl CallControl {
                 .and_then(|o| session.answer(&o, &local).map_err(|e| e.to_string()));
             match answer {
                 Ok(ans) => {
-                    super::b2bua::apply_negotiated(&remote, &ans.negotiated);
+                    leg.set_remote(
+                        super::b2bua::negotiated_remote(&ans.negotiated),
+                        &mut self.out,
+                    );
                     ans.sdp.to_string()
                 }
                 Err(e) => {
@@ -329,8 +330,10 @@ impl CallControl {
         for (ix, leg) in call.legs.iter().enumerate() {
             self.index_leg(id, ix, leg);
         }
-        self.publish(now, &call);
+        self.out
+            .push_back(Output::Media(MediaOp::OpenRoom { call: CallId(id) }));
         self.calls.insert(id, call);
+        self.publish(now, id);
     }
 
     /// Makes a leg findable by its transaction and dialog.
@@ -346,5 +349,6 @@ impl CallControl {
         if let Some(key) = leg.key() {
             self.by_dialog.insert(key, (id, ix));
         }
+        self.by_leg.insert(leg.media, (id, ix));
     }
 }

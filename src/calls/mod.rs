@@ -1,40 +1,48 @@
-//! Call control: the transaction user of `sotto serve`.
+//! The call core: the transaction user of `sotto serve`, sans-IO.
 //!
 //! Requests are routed by Request-URI user: the `echo` user answers and loops
 //! the caller's audio back; a registered user is rung through sotto as a
 //! B2BUA (two dialogs, media relayed through sotto, CANCEL and BYE carried
-//! across); anything else gets 404. OPTIONS, REGISTER and the protocol's
-//! refusals (405, 416, 420, 481, 483, 503) are answered here too.
+//! across) under the rules of the call model ([`crate::callmodel`]); anything
+//! else gets 404. OPTIONS, REGISTER and the protocol's refusals (405, 416,
+//! 420, 481, 483, 503) are answered here too.
 //!
-//! Runs inside the SIP driver task: single-threaded, no locks. Media sockets
-//! are bound here and handed to media tasks.
+//! The drive contract (`docs/ARCHITECTURE.md`): the runtime feeds SIP
+//! endpoint events ([`CallCore::on_event`]), agents' commands
+//! ([`CallCore::control`], [`CallCore::originate`]), media events
+//! ([`CallCore::on_dtmf`], [`CallCore::on_bind_failed`]) and
+//! [`CallCore::handle_timeout`], always with `now`; SIP goes out through the
+//! sans-IO [`Endpoint`] it is handed; everything else is drained with
+//! [`CallCore::poll_output`] and [`CallCore::poll_timeout`] says when to
+//! call again. Nothing here awaits, locks, reads a clock or touches a socket.
 
 mod auth;
 mod b2bua;
 mod call;
 pub mod control;
 mod invite;
+pub mod output;
 mod publish;
 mod refer;
 mod refer_out;
 mod requests;
 mod uas;
 
-pub use call::{CallKey, LegIx};
+#[cfg(test)]
+mod tests;
 
-use crate::http::RegistrationView;
-use crate::live::LiveCalls;
-use crate::media_rt::PortAllocator;
+pub use call::{CallKey, LegIx};
+pub use control::{ActionArgs, ControlError};
+pub use output::{CallId, LegId, MediaOp, Output, PortPool};
+
 use crate::registrar::{ExpiryPolicy, Registrar};
-use crate::store::StoreHandle;
 use call::Call;
 use sotto_sip::endpoint::{ClientTxId, Endpoint, Event, ServerTxId};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Methods we implement, for Allow headers (§20.5).
+/// Methods we implement, for Allow headers (RFC 3261 §20.5).
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER";
 
 /// Settings call control needs, taken from the configuration.
@@ -42,12 +50,17 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDA
 pub struct CallControlConfig {
     /// The address our Contact and SDP advertise.
     pub local: SocketAddr,
+    /// Digest realm of our challenges.
     pub realm: String,
+    /// Server / User-Agent header.
     pub user_agent: String,
+    /// Beyond this many calls, INVITEs get 503.
     pub max_calls: usize,
+    /// The echo route's Request-URI user, when the route is on.
     pub echo_user: Option<String>,
     /// name → password
     pub users: HashMap<String, String>,
+    /// Registrar expiry policy.
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.
     pub nonce_secret: Vec<u8>,
@@ -57,9 +70,10 @@ pub struct CallControlConfig {
     pub echo_denoise: sotto_media::denoise::Denoise,
     /// Challenge algorithms, most preferred first.
     pub auth_algorithms: Vec<sotto_sip::auth::Algorithm>,
-    /// Seconds since the Unix epoch at `epoch_instant` (wall time for nonces
-    /// and call records, without reading a clock in the TU).
+    /// Milliseconds since the Unix epoch at `epoch_instant` (wall time for
+    /// nonces and call records, without reading a clock in the core).
     pub epoch_unix_ms: u64,
+    /// The instant `epoch_unix_ms` was read.
     pub epoch_instant: Instant,
     /// Request-URI template for dial numbers (`{number}`); empty: no trunk.
     pub trunk_uri: String,
@@ -73,26 +87,14 @@ pub struct CallControlConfig {
     pub recording_pause_max: Duration,
 }
 
-/// Commands from other tasks (HTTP API, signal handler).
-pub enum Command {
-    /// Stop taking calls, hang up the live ones, finish.
-    Shutdown,
-    /// A call's media noticed something (a DTMF digit).
-    Media(crate::media_rt::MediaEvent),
-    /// An agent's action on a call (HTTP API).
-    Control(control::ControlRequest),
-    /// An agent places a call (HTTP API).
-    Originate(control::OriginateRequest),
-}
-
-pub struct CallControl {
+/// The call core. One per process, owned by the SIP driver's task.
+pub struct CallCore {
     cfg: CallControlConfig,
     registrar: Registrar,
-    ports: PortAllocator,
-    media: Arc<crate::media_rt::MediaEngine>,
-    live: LiveCalls,
-    store: Option<StoreHandle>,
+    ports: PortPool,
+    out: VecDeque<Output>,
     next_call: u64,
+    next_leg: u64,
     calls: HashMap<u64, Call>,
     /// INVITE server transactions of legs we answer.
     by_server_tx: HashMap<ServerTxId, (u64, LegIx)>,
@@ -100,6 +102,8 @@ pub struct CallControl {
     by_client_tx: HashMap<ClientTxId, (u64, LegIx)>,
     /// Dialogs by (Call-ID, our tag).
     by_dialog: HashMap<CallKey, (u64, LegIx)>,
+    /// Media of legs, by id: where each one is now.
+    by_leg: HashMap<LegId, (u64, LegIx)>,
     draining: Option<Instant>,
     drain_check: Instant,
     /// When legs we place give up ringing, earliest first (stale entries skipped).
@@ -108,8 +112,6 @@ pub struct CallControl {
     rng: u64,
     next_purge: Instant,
     digest: sotto_sip::auth::DigestServer,
-    /// What `GET /v1/registrations` shows; refreshed on every REGISTER.
-    registrations: Arc<Mutex<Vec<RegistrationView>>>,
     /// Distinguishes this process's call names in the store.
     run_id: String,
     /// Our hold/resume re-INVITEs in flight.
@@ -121,8 +123,6 @@ pub struct CallControl {
     refers_out: HashMap<ClientTxId, (u64, LegIx)>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
     model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
-    /// Writes recordings (when configured).
-    recorder: Option<crate::recording::Recorder>,
 }
 
 /// How long shutdown waits for BYEs to be answered.
@@ -132,33 +132,27 @@ const DRAIN_GRACE: Duration = Duration::from_secs(5);
 /// neither answers nor refuses must not hold the caller forever).
 pub const RING_TIMEOUT: Duration = Duration::from_secs(60);
 
-impl CallControl {
-    pub fn new(
-        cfg: CallControlConfig,
-        ports: PortAllocator,
-        media: Arc<crate::media_rt::MediaEngine>,
-        live: LiveCalls,
-        store: Option<StoreHandle>,
-        registrations: Arc<Mutex<Vec<RegistrationView>>>,
-        seed: u64,
-    ) -> Self {
+impl CallCore {
+    /// A core with no calls; `ports` hands out RTP ports, `seed` draws tags,
+    /// Call-IDs and nonces' salt.
+    pub fn new(cfg: CallControlConfig, ports: PortPool, seed: u64) -> Self {
         let next_purge = cfg.epoch_instant + Duration::from_secs(30);
         let digest =
             sotto_sip::auth::DigestServer::new(cfg.realm.clone(), cfg.nonce_secret.clone())
                 .with_algorithms(&cfg.auth_algorithms);
         let run_id = format!("{}", cfg.epoch_unix_ms);
-        CallControl {
+        CallCore {
             cfg,
             registrar: Registrar::default(),
             ports,
-            media,
-            live,
-            store,
+            out: VecDeque::new(),
             next_call: 1,
+            next_leg: 1,
             calls: HashMap::new(),
             by_server_tx: HashMap::new(),
             by_client_tx: HashMap::new(),
             by_dialog: HashMap::new(),
+            by_leg: HashMap::new(),
             draining: None,
             drain_check: next_purge,
             ring_deadlines: Default::default(),
@@ -166,20 +160,23 @@ impl CallControl {
             rng: seed | 1,
             next_purge,
             digest,
-            registrations,
             run_id,
             reinvites: HashMap::new(),
             refers_out: HashMap::new(),
             adopting: None,
             model_deadlines: Default::default(),
-            recorder: None,
         }
     }
 
-    /// Records answered calls with `recorder` (when `routes.record` is on).
-    pub fn with_recorder(mut self, recorder: crate::recording::Recorder) -> Self {
-        self.recorder = Some(recorder);
-        self
+    /// The next thing the runtime must do, in order.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// True once shutdown finished: every call gone and our BYEs answered
+    /// (or the grace period over).
+    pub fn is_finished(&self) -> bool {
+        self.finished
     }
 
     /// Calls in progress.
@@ -208,10 +205,9 @@ impl CallControl {
     }
 }
 
-impl crate::sip_driver::TransactionUser for CallControl {
-    type Command = Command;
-
-    fn on_event(&mut self, now: Instant, event: Event, ep: &mut Endpoint) {
+impl CallCore {
+    /// An event of the SIP endpoint.
+    pub fn on_event(&mut self, now: Instant, event: Event, ep: &mut Endpoint) {
         match event {
             Event::Request { tx, request, peer } => self.on_request(now, tx, request, peer, ep),
             Event::Ack { request, .. } => self.on_ack(now, request),
@@ -222,25 +218,21 @@ impl crate::sip_driver::TransactionUser for CallControl {
         }
     }
 
-    fn on_command(&mut self, now: Instant, command: Command, ep: &mut Endpoint) {
-        match command {
-            Command::Media(event) => self.on_media_event(event),
-            Command::Control(req) => self.on_control(now, req, ep),
-            Command::Originate(req) => self.on_originate(now, req, ep),
-            Command::Shutdown => {
-                if self.draining.is_none() {
-                    tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");
-                    self.draining = Some(now + DRAIN_GRACE);
-                    let ids: Vec<u64> = self.calls.keys().copied().collect();
-                    for id in ids {
-                        self.hang_up(now, id, "shutdown", ep);
-                    }
-                }
+    /// Stop taking calls (new INVITEs get 503) and hang up the live ones.
+    pub fn shutdown(&mut self, now: Instant, ep: &mut Endpoint) {
+        if self.draining.is_none() {
+            tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");
+            self.draining = Some(now + DRAIN_GRACE);
+            let mut ids: Vec<u64> = self.calls.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                self.hang_up(now, id, "shutdown", ep);
             }
         }
     }
 
-    fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
+    /// Timers: ring timeouts, the models' timers, registration expiry, drain.
+    pub fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
         while let Some(std::cmp::Reverse((at, id, ix))) = self.ring_deadlines.peek().copied() {
             if at > now {
                 break;
@@ -271,7 +263,8 @@ impl crate::sip_driver::TransactionUser for CallControl {
         }
     }
 
-    fn poll_timeout(&self) -> Option<Instant> {
+    /// When [`Self::handle_timeout`] wants to run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
         // While draining, look again soon: the BYEs' answers end the wait.
         let next = match self.draining {
             Some(d) => d.min(self.next_purge).min(self.drain_check),
@@ -281,9 +274,5 @@ impl crate::sip_driver::TransactionUser for CallControl {
         let model = self.model_deadlines.peek().map(|r| r.0 .0);
         let next = ring.map_or(next, |r| r.min(next));
         Some(model.map_or(next, |m| m.min(next)))
-    }
-
-    fn is_finished(&self) -> bool {
-        self.finished
     }
 }

@@ -1,11 +1,11 @@
 //! What call control tells the rest of the process: the live-calls view, the
 //! call records in the store, and the registrations snapshot.
 
-use super::call::{Call, Route};
-use super::CallControl;
-use crate::http::RegistrationView;
-use crate::live::{CallState, CallSummary, LegRole, LegSummary};
+use super::call::Call;
+use super::output::{CallId, LegId, Output};
+use super::CallCore;
 use crate::store::CallRecord;
+use crate::view::{CallSummary, LegRole, LegSummary, RegistrationView, SessionState};
 use rsip::prelude::UntypedHeader;
 use rsip::Header;
 use std::time::Instant;
@@ -32,17 +32,38 @@ fn to_of(h: &Header) -> Option<&str> {
     }
 }
 
-impl CallControl {
-    /// Inserts or refreshes a call in the live view (call events only, never
-    /// per packet: packet counters are read live by the view).
-    pub(super) fn publish(&self, now: Instant, call: &Call) {
+impl CallCore {
+    /// Publishes a call's view (on call events only, never per packet: the
+    /// runtime reads packet counters live).
+    pub(super) fn publish(&mut self, now: Instant, id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let connected = call
+            .first()
+            .is_some_and(|f| f.answered && f.dialog.is_some());
+        if connected && call.answered_at.is_none() {
+            call.answered_at = Some(now);
+        }
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let (view, legs) = self.summary(call);
+        self.out.push_back(Output::Publish {
+            view: Box::new(view),
+            legs,
+        });
+    }
+
+    /// The call as the API shows it, and the media of its legs in order.
+    fn summary(&self, call: &Call) -> (CallSummary, Vec<LegId>) {
         let first = call.first();
         let state = if call.ending.is_some() {
-            CallState::Ending
-        } else if first.is_some_and(|f| f.answered && f.dialog.is_some()) {
-            CallState::Connected
+            SessionState::Ending
+        } else if call.answered_at.is_some() {
+            SessionState::Connected
         } else {
-            CallState::Ringing
+            SessionState::Ringing
         };
         let legs = call
             .legs
@@ -56,9 +77,9 @@ impl CallControl {
                     LegRole::Callee
                 },
                 remote_sip: leg.peer.addr.to_string(),
-                remote_rtp: leg.remote.borrow().addr.map(|a| a.to_string()),
+                remote_rtp: leg.remote.addr.map(|a| a.to_string()),
                 local_rtp_port: Some(leg.rtp_port),
-                codec: Some(leg.remote.borrow().codec.encoding_name().to_string()),
+                codec: Some(leg.remote.codec.encoding_name().to_string()),
                 packets_in: 0,
                 packets_out: 0,
                 media: Default::default(),
@@ -76,86 +97,75 @@ impl CallControl {
                 .unwrap_or_default(),
             codec: call.codec.clone(),
             since: self.unix_ms(call.started),
-            answered_at: (state == CallState::Connected).then(|| self.unix_ms(now)),
+            answered_at: call.answered_at.map(|t| self.unix_ms(t)),
             legs,
-            dtmf: String::new(),
+            dtmf: call.dtmf.clone(),
             control: call
                 .model
                 .as_ref()
                 .and_then(|m| serde_json::to_value(m.view(|t| self.unix_ms(t))).ok()),
             events: call.events.clone(),
         };
-        let counters = match (&call.media, &call.room) {
-            (Some(m), _) => m.counters(),
-            // Leg order: each leg's counters where its media runs.
-            (None, Some(room)) => {
-                let by_key = room.counters();
-                call.legs
-                    .iter()
-                    .map(|l| {
-                        l.media_key
-                            .and_then(|k| by_key.iter().find(|(kk, _)| *kk == k))
-                            .map(|(_, c)| c.clone())
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        self.live.insert_with_counters(summary, counters);
+        // Legs that moved to another call (tombstones) show no counters.
+        let media = call
+            .legs
+            .iter()
+            .map(|l| {
+                if self.by_leg.get(&l.media).is_some_and(|e| e.0 == call.id) {
+                    l.media
+                } else {
+                    LegId(0)
+                }
+            })
+            .collect();
+        (summary, media)
     }
 
-    /// Removes a call from the live view and records how it ended.
-    pub(super) fn unpublish(&self, now: Instant, call: &Call, reason: &str) {
-        let summary = self.live.remove(&call.name);
-        if let Some(store) = &self.store {
-            let answered_at = summary
-                .as_ref()
-                .and_then(|s| s.answered_at)
-                .map(|t| t as i64);
-            store.record_call_start(CallRecord {
-                id: format!("{}-{}", self.run_id, call.name),
-                started_at: self.unix_ms(call.started) as i64,
-                answered_at,
-                ended_at: Some(self.unix_ms(now) as i64),
-                from_uri: call
-                    .first()
-                    .map(|f| header_text(&f.invite().headers, from_of))
-                    .unwrap_or_default(),
-                to_uri: call
-                    .first()
-                    .map(|f| header_text(&f.invite().headers, to_of))
-                    .unwrap_or_default(),
-                route: match &call.route {
-                    Route::Echo => "echo".into(),
-                    Route::Agent(u) => format!("agent:{u}"),
-                },
-                end_reason: Some(reason.to_string()),
-                codec: call.codec.clone(),
-            });
-        }
-    }
-
-    /// A DTMF digit from a call's media: logged and shown on the call.
-    pub(super) fn on_media_event(&mut self, event: crate::media_rt::MediaEvent) {
-        let Some(call) = self.calls.values().find(|c| {
-            c.media.as_ref().is_some_and(|m| m.id() == event.task)
-                || c.room.as_ref().is_some_and(|r| r.id() == event.task)
-        }) else {
-            return;
+    /// Tells the runtime the call is over: off the API's view, into the store.
+    pub(super) fn unpublish(&mut self, now: Instant, call: &Call, reason: &str) {
+        let record = CallRecord {
+            id: format!("{}-{}", self.run_id, call.name),
+            started_at: self.unix_ms(call.started) as i64,
+            answered_at: call.answered_at.map(|t| self.unix_ms(t) as i64),
+            ended_at: Some(self.unix_ms(now) as i64),
+            from_uri: call
+                .first()
+                .map(|f| header_text(&f.invite().headers, from_of))
+                .unwrap_or_default(),
+            to_uri: call
+                .first()
+                .map(|f| header_text(&f.invite().headers, to_of))
+                .unwrap_or_default(),
+            route: call.route.name(),
+            end_reason: Some(reason.to_string()),
+            codec: call.codec.clone(),
         };
-        let side = if event.leg == 0 { "caller" } else { "callee" };
-        tracing::info!(call = %call.name, side, digit = %event.digit, ms = event.duration_ms, "DTMF");
-        self.live.update(&call.name, |s| {
-            if s.dtmf.len() >= 64 {
-                s.dtmf.remove(0);
-            }
-            s.dtmf.push(event.digit);
+        self.out.push_back(Output::Ended {
+            call: CallId(call.id),
+            record,
         });
     }
 
-    /// Refreshes the registrations the API shows.
-    pub(super) fn publish_registrations(&self, now: Instant) {
+    /// A DTMF digit from a call's media (RFC 4733): logged and shown on the
+    /// call (the last 64).
+    pub fn on_dtmf(&mut self, now: Instant, media: LegId, digit: char, duration_ms: u32) {
+        let Some(&(id, ix)) = self.by_leg.get(&media) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let side = if ix == 0 { "caller" } else { "callee" };
+        tracing::info!(call = %call.name, side, %digit, ms = duration_ms, "DTMF");
+        if call.dtmf.len() >= 64 {
+            call.dtmf.remove(0);
+        }
+        call.dtmf.push(digit);
+        self.publish(now, id);
+    }
+
+    /// Tells the runtime the registrar's bindings.
+    pub(super) fn publish_registrations(&mut self, now: Instant) {
         let views: Vec<RegistrationView> = self
             .registrar
             .all(now)
@@ -168,9 +178,7 @@ impl CallControl {
                 expires_at_unix: (self.unix_ms(b.expires_at) / 1000) as i64,
             })
             .collect();
-        if let Ok(mut shared) = self.registrations.lock() {
-            *shared = views;
-        }
+        self.out.push_back(Output::Registrations(views));
     }
 }
 

@@ -4,7 +4,7 @@
 //! the leg it names.
 
 use super::call::{LegIx, Origin};
-use super::CallControl;
+use super::CallCore;
 use crate::callmodel::{PartyId, PartyKind, Target};
 use crate::dial::DialNumber;
 use rsip::{Header, Request};
@@ -15,7 +15,7 @@ use sotto_sip::refer::{ReferNotifier, ReferRequest};
 use sotto_sip::sdp::{LocalMedia, LocalSession, SessionDescription};
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     /// A REFER inside a call: the agent's softphone transfers the customer.
     pub(super) fn on_refer(
         &mut self,
@@ -150,7 +150,7 @@ impl CallControl {
                 c.legs
                     .iter()
                     .enumerate()
-                    .filter(|(_, l)| l.refer.is_some() && l.media_key.is_none())
+                    .filter(|(_, l)| l.refer.is_some() && !l.in_room)
                     .map(|(ix, _)| ix)
                     .collect()
             })
@@ -205,7 +205,7 @@ impl CallControl {
             return true;
         }
         let party = leg.party;
-        let Some(bound) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+        let Some(port) = self.ports.take(now) else {
             self.reply(
                 now,
                 ep,
@@ -216,22 +216,24 @@ impl CallControl {
             );
             return true;
         };
-        let local = LocalMedia::new(self.ports.ip(), bound.port);
+        let local = LocalMedia::new(self.ports.ip(), port);
         let mut session = LocalSession::new(self.random() >> 12, self.random() >> 12);
-        let sdp = match offer {
+        let (sdp, remote) = match offer {
             Some(o) => match session.answer(o, &local) {
-                Ok(ans) => {
-                    super::b2bua::apply_negotiated(&bound.remote(), &ans.negotiated);
-                    ans.sdp.to_string()
-                }
+                Ok(ans) => (
+                    ans.sdp.to_string(),
+                    Some(super::b2bua::negotiated_remote(&ans.negotiated)),
+                ),
                 Err(e) => {
+                    self.ports.give_back(port);
                     let w = Header::Warning(format!("304 sotto \"{e}\"").into());
                     self.reply(now, ep, tx, request, 488, vec![w]);
                     return true;
                 }
             },
-            None => session.offer(&local).to_string(),
+            None => (session.offer(&local).to_string(), None),
         };
+        let media = self.bind_port(port);
         let uas = super::call::Uas {
             tx,
             invite: request.clone(),
@@ -240,9 +242,13 @@ impl CallControl {
             answer_sdp: None,
             ringing: false,
         };
-        let mut new_leg = super::call::Leg::new(Origin::Uas(uas), peer, session, bound);
+        let mut new_leg = super::call::Leg::new(Origin::Uas(uas), peer, session, media, port);
+        if let Some(remote) = remote {
+            new_leg.set_remote(remote, &mut self.out);
+        }
         new_leg.party = party;
         if !self.answer_a_leg(now, &mut new_leg, &sdp, ep) {
+            self.release_media(media, port);
             return true;
         }
         // The old phone leaves; the new one takes its party (and its place in
@@ -265,10 +271,9 @@ impl CallControl {
         if let Some(k) = key {
             self.by_dialog.insert(k, (id, new_ix));
         }
+        self.by_leg.insert(media, (id, new_ix));
         self.join_room(id, new_ix);
-        if let Some(call) = self.calls.get(&id) {
-            self.publish(now, call);
-        }
+        self.publish(now, id);
         true
     }
 
@@ -372,20 +377,23 @@ impl CallControl {
         (id2, k, transferor): (u64, LegIx, PartyId),
         ep: &mut Endpoint,
     ) -> bool {
-        let Some(bound) = self.ports.bind(sotto_media::codec::Codec::Pcmu) else {
+        if self.calls.get(&id2).and_then(|c| c.legs.get(k)).is_none() {
+            return false;
+        }
+        let Some((media, port)) = self.bind_media(now) else {
             return false;
         };
         let ip = self.ports.ip();
-        let Some(call2) = self.calls.get_mut(&id2) else {
-            return false;
-        };
-        let Some(old) = call2.legs.get_mut(k) else {
+        // The far leg's media leaves the other call's room: its old port goes.
+        self.leave_room(id2, k);
+        let Some(old) = self.calls.get_mut(&id2).and_then(|c| c.legs.get_mut(k)) else {
             return false;
         };
         let tombstone = old.tombstone();
         let mut leg = std::mem::replace(old, tombstone);
-        if let (Some(room), Some(key)) = (call2.room.as_ref(), leg.media_key.take()) {
-            let _ = room.remove_leg(key);
+        if self.by_leg.get(&leg.media) == Some(&(id2, k)) {
+            self.by_leg.remove(&leg.media);
+            self.release_media(leg.media, leg.rtp_port);
         }
         let key = leg.key();
         let origin_tx = match &leg.origin {
@@ -393,9 +401,12 @@ impl CallControl {
             Origin::Uac(u) => Ok(u.tx),
         };
         leg.party = Some(party);
-        leg.rtp_port = bound.port;
-        leg.remote = bound.remote();
-        leg.pending_media = Some(bound);
+        leg.media = media;
+        leg.rtp_port = port;
+        leg.in_room = false;
+        // Until the re-INVITE's answer: where it sent before, from the new port.
+        let remote = leg.remote;
+        leg.set_remote(remote, &mut self.out);
         leg.adopted_for = Some(transferor);
         let local = LocalMedia::new(ip, leg.rtp_port);
         let offer = leg.sdp.resume_offer(&local);
@@ -415,6 +426,7 @@ impl CallControl {
                 self.by_client_tx.insert(t, (id, new_ix));
             }
         }
+        self.by_leg.insert(media, (id, new_ix));
         let leg = &mut self.calls.get_mut(&id).expect("call above").legs[new_ix];
         let Ok(tx) = leg.send_reinvite(now, offer, ep) else {
             return false;

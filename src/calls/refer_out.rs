@@ -8,8 +8,8 @@
 
 use super::call::LegIx;
 use super::control::ControlError;
-use super::CallControl;
-use crate::callmodel::{PartyId, PartyKind, Role, Target};
+use super::CallCore;
+use crate::callmodel::{CallEventView, PartyId, PartyKind, Role, Target};
 use rsip::{Header, Method, Request};
 use sotto_sip::endpoint::{unsent_via, ClientTxId, Endpoint, ServerTxId};
 use sotto_sip::headers::Replaces;
@@ -17,7 +17,7 @@ use sotto_sip::refer::{refer_to_value, ReferOutcome, ReferSubscriber};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     /// The trunk's address, when transfers toward it go by REFER.
     fn refer_trunk(&self) -> Option<SocketAddr> {
         if !self.cfg.trunk_refer {
@@ -109,7 +109,7 @@ impl CallControl {
         let tx = ep.send_request(now, refer, leg.peer);
         leg.refer_out = Some(sub);
         self.refers_out.insert(tx, (id, customer_ix));
-        self.note(id, "transfer by REFER sent to the trunk".into());
+        self.note(id, CallEventView::TransferReferSent);
         Some(Ok(()))
     }
 
@@ -188,35 +188,27 @@ impl CallControl {
         match outcome {
             ReferOutcome::Pending => {}
             ReferOutcome::Succeeded(code) => {
-                self.note(
-                    id,
-                    format!("transfer by REFER succeeded ({code}): the call left sotto"),
-                );
+                self.note(id, CallEventView::TransferReferSucceeded { status: code });
                 self.hang_up(now, id, "transferred by REFER", ep);
             }
             ReferOutcome::Failed(code) => {
                 if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) {
                     leg.refer_out = None;
                 }
-                self.note(
-                    id,
-                    format!("transfer by REFER failed ({code}); the call goes on"),
-                );
-                if let Some(call) = self.calls.get(&id) {
-                    self.publish(now, call);
-                }
+                self.note(id, CallEventView::TransferReferFailed { status: code });
+                self.publish(now, id);
             }
         }
     }
 
-    /// Adds a line to what the API shows of the call.
-    pub(super) fn note(&mut self, id: u64, text: String) {
+    /// Adds an event to what the API shows of the call (the last 64).
+    pub(super) fn note(&mut self, id: u64, event: CallEventView) {
         if let Some(call) = self.calls.get_mut(&id) {
-            tracing::info!(call = %call.name, event = %text, "call event");
+            tracing::info!(call = %call.name, ?event, "call event");
             if call.events.len() >= 64 {
                 call.events.remove(0);
             }
-            call.events.push(text);
+            call.events.push(event);
         }
     }
 }

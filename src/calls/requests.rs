@@ -2,7 +2,7 @@
 //! and the refusals every UAS owes (§8.2).
 
 use super::call::LegIx;
-use super::CallControl;
+use super::CallCore;
 use crate::registrar::RegisterOutcome;
 use rsip::prelude::UntypedHeader;
 use rsip::{Header, Method, Request};
@@ -11,7 +11,7 @@ use sotto_sip::endpoint::{Endpoint, Peer, ServerTxId};
 use sotto_sip::message::{call_id, to_tag};
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     pub(super) fn on_request(
         &mut self,
         now: Instant,
@@ -201,7 +201,7 @@ impl CallControl {
         self.hang_up(now, id, reason, ep);
     }
 
-    pub(super) fn on_ack(&mut self, _now: Instant, request: Request) {
+    pub(super) fn on_ack(&mut self, now: Instant, request: Request) {
         let Some((id, ix)) = self.find_dialog(&request) else {
             return;
         };
@@ -226,10 +226,11 @@ impl CallControl {
         if let (Some(our_offer), false) = (uas.our_offer.take(), request.body.is_empty()) {
             if let Ok(answer) = sotto_sip::sdp::SessionDescription::parse(&request.body) {
                 if let Ok(neg) = leg.sdp.process_answer(&our_offer, &answer) {
-                    super::b2bua::apply_negotiated(&leg.remote, &neg);
+                    super::b2bua::apply_negotiated(leg, &neg, &mut self.out);
                     call.codec = Some(neg.codec.encoding_name().to_string());
                 }
             }
+            self.publish(now, id);
         }
     }
 }

@@ -1,11 +1,11 @@
 //! Building our responses: the common headers every response of sotto carries.
 
-use super::{CallControl, ALLOW};
+use super::{CallCore, ALLOW};
 use rsip::{Header, Request, Response};
 use sotto_sip::endpoint::{make_response, Endpoint, ServerTxId};
 use std::time::Instant;
 
-impl CallControl {
+impl CallCore {
     /// Our Contact URI (where in-dialog requests reach us).
     pub(super) fn contact_uri(&self) -> String {
         format!("sip:sotto@{}", self.cfg.local)

@@ -71,6 +71,19 @@ pub struct LegRemote {
     pub send: bool,
 }
 
+impl LegRemote {
+    /// Before offer/answer: nowhere to send yet, PCMU.
+    pub fn initial() -> LegRemote {
+        LegRemote {
+            addr: None,
+            codec: Codec::Pcmu,
+            payload_type: Codec::Pcmu.payload_type().get(),
+            telephone_event: None,
+            send: true,
+        }
+    }
+}
+
 /// A bound RTP socket (and its RTCP socket, the next port up, RFC 3550
 /// §11) not yet handed to a worker.
 pub struct BoundLeg {
@@ -83,6 +96,33 @@ pub struct BoundLeg {
 }
 
 impl BoundLeg {
+    /// Binds `port` (RTP) and `port + 1` (RTCP, RFC 3550 §11) on `ip`,
+    /// non-blocking; None when either is taken.
+    pub fn bind(ip: IpAddr, port: u16, codec: Codec) -> Option<BoundLeg> {
+        let bind = |p: u16| {
+            let s = std::net::UdpSocket::bind(SocketAddr::new(ip, p)).ok()?;
+            s.set_nonblocking(true).ok()?;
+            Some(s)
+        };
+        let socket = bind(port)?;
+        let rtcp_socket = bind(port.checked_add(1)?)?;
+        let (remote_tx, remote_rx) = watch::channel(LegRemote {
+            addr: None,
+            codec,
+            payload_type: codec.payload_type().get(),
+            telephone_event: None,
+            send: true,
+        });
+        Some(BoundLeg {
+            port,
+            socket,
+            rtcp_socket,
+            counters: Arc::new(LegCounters::default()),
+            remote_tx,
+            remote_rx,
+        })
+    }
+
     /// Updates where and how this leg sends (also after its task started).
     pub fn remote(&self) -> watch::Sender<LegRemote> {
         self.remote_tx.clone()
@@ -123,27 +163,8 @@ impl PortAllocator {
             } else {
                 port + 2
             };
-            let bind = |p: u16| {
-                let s = std::net::UdpSocket::bind(SocketAddr::new(self.ip, p)).ok()?;
-                s.set_nonblocking(true).ok()?;
-                Some(s)
-            };
-            if let (Some(socket), Some(rtcp_socket)) = (bind(port), bind(port + 1)) {
-                let (remote_tx, remote_rx) = watch::channel(LegRemote {
-                    addr: None,
-                    codec,
-                    payload_type: codec.payload_type().get(),
-                    telephone_event: None,
-                    send: true,
-                });
-                return Some(BoundLeg {
-                    port,
-                    socket,
-                    rtcp_socket,
-                    counters: Arc::new(LegCounters::default()),
-                    remote_tx,
-                    remote_rx,
-                });
+            if let Some(leg) = BoundLeg::bind(self.ip, port, codec) {
+                return Some(leg);
             }
         }
         None

@@ -1,6 +1,6 @@
-//! Call recording (SPEC §1 "Recording"): one stereo WAV per call, customer left and
+//! Call recording (`docs/recording.md`): one stereo WAV per call, customer left and
 //! agents right, in `<data_dir>/recordings/`, indexed in the store and served by
-//! [`api`].
+//! the API (`/v1/recordings`).
 //!
 //! The media worker never blocks and never touches a file: each recorded call's room
 //! pushes one `(left, right)` [`FramePair`] every 20 ms into a [`ring`] (`try_push`,
@@ -31,7 +31,6 @@ use sotto_media::codec::Frame;
 use crate::config::RecordingConfig;
 use crate::store::{RecordingRecord, StoreHandle};
 
-pub mod api;
 mod writer;
 
 #[cfg(test)]

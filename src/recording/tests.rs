@@ -131,12 +131,16 @@ async fn a_paused_call_is_recorded_with_silence_indexed_and_served() {
 
     // The index, through the edge's own HTTP router.
     store.flush().await;
-    let mut state =
-        crate::http::HttpState::new(crate::live::LiveCalls::new(), std::sync::Arc::new(Vec::new));
-    state.recordings = Some(api::RecordingsApi::new(store.clone()));
+    let state = crate::api::AppState::new(
+        crate::live::LiveCalls::new(),
+        crate::live::Registrations::default(),
+        Vec::new(),
+        store.clone(),
+        crate::sip_driver::DriverHandle::detached(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(crate::http::serve(listener, state, std::future::pending()));
+    let server = tokio::spawn(crate::api::serve(listener, state, std::future::pending()));
 
     let (status, list) = get_json(addr, "/v1/recordings").await;
     assert_eq!(status, 200);

@@ -15,25 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::PauseSpan;
+use super::{ApiError, AppState};
+use crate::recording::PauseSpan;
 use crate::store::{RecordingRecord, StoreHandle};
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
-
-/// The recordings API's state: the store it reads the index from.
-#[derive(Clone)]
-pub struct RecordingsApi {
-    store: StoreHandle,
-}
-
-impl RecordingsApi {
-    pub fn new(store: StoreHandle) -> RecordingsApi {
-        RecordingsApi { store }
-    }
-}
 
 /// One recording as the API shows it. Times are Unix milliseconds; pauses are
 /// offsets into the file.
@@ -67,18 +55,16 @@ impl From<&RecordingRecord> for RecordingView {
     }
 }
 
-/// The routes, with their own state, ready to merge into the API's router.
-pub fn routes(api: RecordingsApi) -> Router {
+/// `/v1/recordings…`
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/recordings", get(list))
         .route("/v1/recordings/{id}", get(get_one))
         .route("/v1/recordings/{id}/audio", get(audio))
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(api)
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    ApiError::new(status, message).into_response()
 }
 
 fn store_error(e: anyhow::Error) -> Response {
@@ -92,9 +78,9 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
-async fn list(State(api): State<RecordingsApi>, Query(q): Query<ListQuery>) -> Response {
+async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let rows = api
+    let rows = state
         .store
         .read(move |s| s.list_recordings(q.call_id.as_deref(), limit))
         .await;
@@ -104,9 +90,9 @@ async fn list(State(api): State<RecordingsApi>, Query(q): Query<ListQuery>) -> R
     }
 }
 
-async fn find(api: &RecordingsApi, id: String) -> Result<RecordingRecord, Response> {
+async fn find(store: &StoreHandle, id: String) -> Result<RecordingRecord, Response> {
     let lookup = id.clone();
-    match api.store.read(move |s| s.get_recording(&lookup)).await {
+    match store.read(move |s| s.get_recording(&lookup)).await {
         Ok(Some(r)) => Ok(r),
         Ok(None) => Err(error(
             StatusCode::NOT_FOUND,
@@ -116,8 +102,8 @@ async fn find(api: &RecordingsApi, id: String) -> Result<RecordingRecord, Respon
     }
 }
 
-async fn get_one(State(api): State<RecordingsApi>, Path(id): Path<String>) -> Response {
-    match find(&api, id).await {
+async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match find(&state.store, id).await {
         Ok(r) => Json(RecordingView::from(&r)).into_response(),
         Err(resp) => resp,
     }
@@ -125,8 +111,8 @@ async fn get_one(State(api): State<RecordingsApi>, Path(id): Path<String>) -> Re
 
 /// The whole file, read into memory (a recording is 32 kB a second: an hour is
 /// 115 MB).
-async fn audio(State(api): State<RecordingsApi>, Path(id): Path<String>) -> Response {
-    let r = match find(&api, id).await {
+async fn audio(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let r = match find(&state.store, id).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -155,9 +141,4 @@ async fn audio(State(api): State<RecordingsApi>, Path(id): Path<String>) -> Resp
             )
         }
     }
-}
-
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    let msg = format!("method {method} not allowed on {}", uri.path());
-    error(StatusCode::METHOD_NOT_ALLOWED, msg)
 }

@@ -1,77 +1,70 @@
-//! The HTTP control API of `sotto serve` (SPEC §6): health, live calls, registrations.
+//! The HTTP API of `sotto serve` (documented in `openapi.yaml`): health,
+//! metrics, live calls and agents' actions on them, registrations,
+//! recordings.
 //!
-//! Every answer is JSON, errors included (`{"error": "..."}`), so a client never has to
-//! special-case a plain-text 404 or 405. `/healthz` turns 503 once draining starts, so a
-//! load balancer stops sending new work while calls in progress finish.
+//! One typed state ([`AppState`]) is shared by every handler; one error type
+//! ([`ApiError`]) becomes every error response (JSON `{"error": "..."}`, plus
+//! `rule` and `action` when the call model refused); each resource has its
+//! own router (`calls`, `registrations`, `recordings`, `health`, `metrics`).
+//! The API reads views the call core publishes (`crate::live`) and sends
+//! commands to the core's task; it never touches a call itself.
 
+mod calls;
+mod error;
+mod health;
+mod metrics;
+mod recordings;
+mod registrations;
+
+pub use calls::OriginateBody;
+pub use error::ApiError;
+pub use recordings::RecordingView;
+
+use crate::live::{LiveCalls, Registrations};
+use crate::media_rt::WorkerMetrics;
+use crate::runtime::Command;
+use crate::sip_driver::DriverHandle;
+use crate::store::StoreHandle;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use crate::live::{CallSummary, LiveCalls};
-
-/// One registrar binding (RFC 3261 §10.3) as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegistrationView {
-    /// The address-of-record, e.g. `sip:agent1@127.0.0.1`.
-    pub aor: String,
-    /// The Contact URI the binding points to.
-    pub contact_uri: String,
-    /// Where the REGISTER came from (`ip:port`), which may differ from the Contact
-    /// behind a NAT.
-    pub source_addr: String,
-    pub transport: String,
-    pub expires_at_unix: i64,
-}
-
-impl From<&crate::store::Registration> for RegistrationView {
-    fn from(r: &crate::store::Registration) -> Self {
-        RegistrationView {
-            aor: r.aor.clone(),
-            contact_uri: r.contact_uri.clone(),
-            source_addr: r.source_addr.clone(),
-            transport: r.transport.clone(),
-            expires_at_unix: r.expires_at_unix,
-        }
-    }
-}
-
-/// Gives the current registrations. Called once per `GET /v1/registrations` on the
-/// runtime: it must answer from memory, not block on I/O.
-pub type RegistrationsProvider = Arc<dyn Fn() -> Vec<RegistrationView> + Send + Sync>;
-
 /// What the handlers share. Cloning shares the same state.
 #[derive(Clone)]
-pub struct HttpState {
+pub struct AppState {
+    /// Calls in progress, as the call core last published them.
     pub calls: LiveCalls,
-    pub registrations: RegistrationsProvider,
+    /// The registrar's bindings, as the call core last published them.
+    pub registrations: Registrations,
     /// Set when shutdown begins: `/healthz` then answers 503.
     pub draining: Arc<AtomicBool>,
     /// The media workers' counters, for `/metrics`.
-    pub workers: Vec<Arc<crate::media_rt::WorkerMetrics>>,
-    /// `/v1/recordings` (SPEC §1 "Recording"), served when set.
-    pub recordings: Option<crate::recording::api::RecordingsApi>,
-    /// Call control, for the agents' actions (`POST /v1/calls…`).
-    pub control: Option<crate::control_api::CommandSender>,
+    pub workers: Vec<Arc<WorkerMetrics>>,
+    /// The store (recordings index).
+    pub store: StoreHandle,
+    /// The call core's task, for agents' actions.
+    pub control: DriverHandle<Command>,
 }
 
-impl HttpState {
-    pub fn new(calls: LiveCalls, registrations: RegistrationsProvider) -> Self {
-        HttpState {
+impl AppState {
+    /// A state reading `calls` and `registrations`, acting through `control`.
+    pub fn new(
+        calls: LiveCalls,
+        registrations: Registrations,
+        workers: Vec<Arc<WorkerMetrics>>,
+        store: StoreHandle,
+        control: DriverHandle<Command>,
+    ) -> AppState {
+        AppState {
             calls,
             registrations,
             draining: Arc::new(AtomicBool::new(false)),
-            workers: Vec::new(),
-            recordings: None,
-            control: None,
+            workers,
+            store,
+            control,
         }
     }
 
@@ -80,36 +73,31 @@ impl HttpState {
         self.draining.store(true, Ordering::Relaxed);
     }
 
+    /// Whether shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }
 }
 
 /// The API's routes, for serving or for embedding in a larger router.
-pub fn router(state: HttpState) -> Router {
-    let recordings = state.recordings.clone().map(crate::recording::api::routes);
+pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route(
-            "/v1/calls",
-            get(list_calls).post(crate::control_api::originate),
-        )
-        .route("/v1/calls/{id}", get(get_call))
-        .route("/v1/calls/{id}/{action}", post(crate::control_api::act))
-        .route("/v1/registrations", get(list_registrations))
-        .route("/metrics", get(crate::metrics::render))
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(calls::routes())
+        .merge(registrations::routes())
+        .merge(recordings::routes())
         // Added after the routes: it applies to the method routers that exist.
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(state)
-        .merge(recordings.unwrap_or_default())
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then stops accepting and
 /// lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: HttpState,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
@@ -120,61 +108,33 @@ pub async fn serve(
         .await
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-async fn healthz(State(state): State<HttpState>) -> Response {
-    if state.is_draining() {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "draining"})),
-        )
-            .into_response()
-    } else {
-        Json(json!({"status": "ok"})).into_response()
-    }
-}
-
-async fn list_calls(State(state): State<HttpState>) -> Json<Vec<CallSummary>> {
-    Json(state.calls.snapshot())
-}
-
-async fn get_call(State(state): State<HttpState>, Path(id): Path<String>) -> Response {
-    match state.calls.get(&id) {
-        Some(call) => Json(call).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no call with id {id:?}")),
-    }
-}
-
-async fn list_registrations(State(state): State<HttpState>) -> Json<Vec<RegistrationView>> {
-    Json((state.registrations)())
-}
-
 async fn not_found(uri: axum::http::Uri) -> Response {
-    error(
+    ApiError::new(
         StatusCode::NOT_FOUND,
         format!("no such resource: {}", uri.path()),
     )
+    .into_response()
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
     let msg = format!("method {method} not allowed on {}", uri.path());
-    error(StatusCode::METHOD_NOT_ALLOWED, msg)
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, msg).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::live::tests::ringing;
-    use crate::live::CallState;
+    use crate::view::{RegistrationView, SessionState};
+    use serde_json::json;
     use std::net::SocketAddr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::oneshot;
 
     struct Running {
         addr: SocketAddr,
-        state: HttpState,
+        state: AppState,
+        _dir: tempfile::TempDir,
         stop: oneshot::Sender<()>,
         task: tokio::task::JoinHandle<std::io::Result<()>>,
     }
@@ -182,16 +142,23 @@ mod tests {
     async fn start() -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let provider: RegistrationsProvider = Arc::new(|| {
-            vec![RegistrationView {
-                aor: "sip:agent1@127.0.0.1".into(),
-                contact_uri: "sip:agent1@127.0.0.1:5062".into(),
-                source_addr: "127.0.0.1:5062".into(),
-                transport: "udp".into(),
-                expires_at_unix: 1_700_000_000,
-            }]
-        });
-        let state = HttpState::new(LiveCalls::new(), provider);
+        let registrations = Registrations::default();
+        registrations.set(vec![RegistrationView {
+            aor: "sip:agent1@127.0.0.1".into(),
+            contact_uri: "sip:agent1@127.0.0.1:5062".into(),
+            source_addr: "127.0.0.1:5062".into(),
+            transport: "udp".into(),
+            expires_at_unix: 1_700_000_000,
+        }]);
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreHandle::open(dir.path()).unwrap();
+        let state = AppState::new(
+            LiveCalls::new(),
+            registrations,
+            Vec::new(),
+            store,
+            DriverHandle::detached(),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             let _ = stopped.await;
@@ -200,6 +167,7 @@ mod tests {
         Running {
             addr,
             state,
+            _dir: dir,
             stop,
             task,
         }
@@ -258,7 +226,7 @@ mod tests {
         s.state.calls.insert(ringing("c1", 100));
         s.state
             .calls
-            .update("c1", |c| c.state = CallState::Connected);
+            .update("c1", |c| c.state = SessionState::Connected);
         let (status, _, body) = request(s.addr, "GET", "/v1/calls").await;
         assert_eq!(status, 200);
         let ids: Vec<_> = body

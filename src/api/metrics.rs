@@ -1,10 +1,12 @@
 //! `GET /metrics`: Prometheus text exposition (version 0.0.4) of calls, legs
 //! and media workers.
 
-use crate::http::HttpState;
+use super::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -23,7 +25,12 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub async fn render(State(state): State<HttpState>) -> Response {
+/// `/metrics`
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(render))
+}
+
+async fn render(State(state): State<AppState>) -> Response {
     let calls = state.calls.snapshot();
     let mut out = String::with_capacity(4096 + calls.len() * 1024);
     family(
@@ -34,7 +41,7 @@ pub async fn render(State(state): State<HttpState>) -> Response {
     );
     let _ = writeln!(out, "sotto_calls_active {}", calls.len());
 
-    let per_leg: [Family<crate::live::LegSummary>; 9] = [
+    let per_leg: [Family<crate::view::LegSummary>; 9] = [
         (
             "sotto_leg_packets_in_total",
             "counter",
@@ -100,8 +107,8 @@ pub async fn render(State(state): State<HttpState>) -> Response {
                     label(&c.id),
                     label(&leg.id),
                     match leg.role {
-                        crate::live::LegRole::Caller => "caller",
-                        crate::live::LegRole::Callee => "callee",
+                        crate::view::LegRole::Caller => "caller",
+                        crate::view::LegRole::Callee => "callee",
                     },
                     get(leg)
                 );
