@@ -6,9 +6,11 @@
 //! minted, and its age is in it, so no table of issued nonces is kept. The price: a
 //! nonce can be replayed until it expires (no `nc` tracking); the lifetime bounds that.
 
+use subtle::ConstantTimeEq as _;
+
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Qop};
-use super::digest::{constant_time_eq, hex, hmac_sha256, request_digest, Algorithm};
+use super::digest::{hex, hmac_sha256, request_digest, Algorithm};
 
 /// The default nonce lifetime: long enough for a user to type a password into a
 /// softphone prompt, short enough to bound replays.
@@ -198,7 +200,8 @@ impl DigestServer {
             Some(&format!("{nc:08x}")),
         );
         let given = c.response.to_ascii_lowercase();
-        if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        // Constant time, so response timing does not leak how much of it matched.
+        if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Err(VerifyError::WrongResponse);
         }
         if !fresh {
@@ -237,7 +240,8 @@ impl DigestServer {
         let issued_at = number(0..16)?;
         let salt = number(16..32)?;
         let tag = hex(&self.nonce_tag(issued_at, salt));
-        if !constant_time_eq(tag.as_bytes(), nonce[32..].to_ascii_lowercase().as_bytes()) {
+        let given = nonce[32..].to_ascii_lowercase();
+        if !bool::from(tag.as_bytes().ct_eq(given.as_bytes())) {
             return Err(VerifyError::InvalidNonce);
         }
         let age = now_secs.checked_sub(issued_at);
