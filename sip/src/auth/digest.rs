@@ -13,14 +13,18 @@ use super::AuthError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
+    /// MD5 (RFC 2617), the default and what every SIP phone supports.
     Md5,
     /// HA1 bound to the nonce and cnonce (RFC 2617 §3.2.2.2).
     Md5Sess,
+    /// SHA-256 (RFC 7616 §3.3).
     Sha256,
+    /// SHA-256 with HA1 bound to the nonce and cnonce (RFC 7616 §3.4.2).
     Sha256Sess,
 }
 
 impl Algorithm {
+    /// The name as written in the `algorithm` parameter, e.g. `MD5-sess`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Md5 => "MD5",
@@ -38,6 +42,7 @@ impl Algorithm {
             .ok_or_else(|| AuthError::UnsupportedAlgorithm(s.to_owned()))
     }
 
+    /// Whether this is a `-sess` algorithm, whose HA1 also covers the nonce and cnonce.
     pub fn is_session(self) -> bool {
         matches!(self, Self::Md5Sess | Self::Sha256Sess)
     }

@@ -38,9 +38,12 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeaderError {
+    /// The value of header `header` does not parse; `reason` says why.
     #[error("invalid {header} header: {reason}")]
     Invalid {
+        /// The header's long name, e.g. `"Refer-To"`.
         header: &'static str,
+        /// What is wrong, in a few words.
         reason: &'static str,
     },
 }
@@ -101,6 +104,7 @@ pub trait TypedHeaders: HasHeaders {
             .collect()
     }
 
+    /// Whether at least one `H` header is present (parsed or not).
     fn has_typed_header<H: TypedHeader>(&self) -> bool {
         self.headers().iter().any(|h| H::value_of(h).is_some())
     }
@@ -116,6 +120,7 @@ pub trait TypedHeaders: HasHeaders {
         self.headers_mut().push(value.to_header());
     }
 
+    /// Removes every `H` header, under its long or compact name.
     fn remove_typed_header<H: TypedHeader>(&mut self) {
         self.headers_mut().retain(|h| H::value_of(h).is_none());
     }
