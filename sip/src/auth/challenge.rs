@@ -11,15 +11,20 @@ use super::AuthError;
 /// One `Digest` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
+    /// The protection space the credentials are for; also part of HA1.
     pub realm: String,
+    /// Server-chosen, opaque to the client; hashed into the response.
     pub nonce: String,
+    /// To be echoed unchanged in the credentials (RFC 7616 §3.3).
     pub opaque: Option<String>,
+    /// The hash to use; `MD5` when the challenge names none.
     pub algorithm: Algorithm,
     /// The qop-options offered, e.g. `["auth"]`; empty is the RFC 2069 form.
     pub qop: Vec<String>,
     /// The previous request had a good response but an expired nonce (RFC 7616 §3.3):
     /// retry with the new nonce without asking the user again.
     pub stale: bool,
+    /// The `domain` URIs the same credentials apply to, as one space-separated value.
     pub domain: Option<String>,
 }
 

@@ -12,14 +12,18 @@ use super::AuthError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Qop {
+    /// `qop=auth`: the response covers the method and digest-uri, with `nc` and `cnonce`.
     Auth,
 }
 
 /// One `Digest` credentials value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The user the credentials are for.
     pub username: String,
+    /// The realm of the challenge being answered.
     pub realm: String,
+    /// The nonce of the challenge being answered.
     pub nonce: String,
     /// The digest-uri: the Request-URI of the request (RFC 3261 §22.4).
     pub uri: String,
@@ -27,8 +31,11 @@ pub struct Credentials {
     pub response: String,
     /// As received; `None` means MD5 (RFC 2617 §3.2.1).
     pub algorithm: Option<Algorithm>,
+    /// The client's nonce, required with `qop` and by the `-sess` algorithms.
     pub cnonce: Option<String>,
+    /// The challenge's `opaque`, echoed.
     pub opaque: Option<String>,
+    /// The protection chosen from the challenge's offer; `None` is the RFC 2069 form.
     pub qop: Option<Qop>,
     /// The nonce count, sent as 8 hex digits.
     pub nc: Option<u32>,

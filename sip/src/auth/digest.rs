@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac as _};
 use md5::Md5;
 use sha2::{Digest as _, Sha256};
 
@@ -12,14 +13,18 @@ use super::AuthError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {
+    /// MD5 (RFC 2617), the default and what every SIP phone supports.
     Md5,
     /// HA1 bound to the nonce and cnonce (RFC 2617 §3.2.2.2).
     Md5Sess,
+    /// SHA-256 (RFC 7616 §3.3).
     Sha256,
+    /// SHA-256 with HA1 bound to the nonce and cnonce (RFC 7616 §3.4.2).
     Sha256Sess,
 }
 
 impl Algorithm {
+    /// The name as written in the `algorithm` parameter, e.g. `MD5-sess`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Md5 => "MD5",
@@ -37,6 +42,7 @@ impl Algorithm {
             .ok_or_else(|| AuthError::UnsupportedAlgorithm(s.to_owned()))
     }
 
+    /// Whether this is a `-sess` algorithm, whose HA1 also covers the nonce and cnonce.
     pub fn is_session(self) -> bool {
         matches!(self, Self::Md5Sess | Self::Sha256Sess)
     }
@@ -95,28 +101,10 @@ pub(crate) fn request_digest(
 
 /// HMAC-SHA-256 (RFC 2104): the nonce's tag, so only we can mint a nonce we accept.
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| k.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
-/// Compare without an early exit, so response timing does not leak how much matched.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // HMAC takes a key of any length (a long one is hashed first), so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

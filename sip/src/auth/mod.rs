@@ -31,14 +31,20 @@ pub enum AuthError {
     /// Another scheme (`Basic`, `Bearer`, ...) or no scheme at all.
     #[error("not a Digest header value")]
     NotDigest,
+    /// The parameter list does not follow the auth-param grammar; the text says what is
+    /// wrong.
     #[error("malformed Digest parameters: {0}")]
     Malformed(&'static str),
+    /// A parameter the header value must carry is absent.
     #[error("missing parameter {0}")]
     MissingParameter(&'static str),
+    /// A parameter is given more than once (RFC 7235 §2.1 allows each only once).
     #[error("parameter {0} appears twice")]
     DuplicateParameter(String),
+    /// An `algorithm` other than MD5, MD5-sess, SHA-256 and SHA-256-sess.
     #[error("unsupported algorithm {0:?}")]
     UnsupportedAlgorithm(String),
+    /// A `qop` other than `auth` (`auth-int` is not supported).
     #[error("unsupported qop {0:?}")]
     UnsupportedQop(String),
 }

@@ -6,9 +6,11 @@
 //! minted, and its age is in it, so no table of issued nonces is kept. The price: a
 //! nonce can be replayed until it expires (no `nc` tracking); the lifetime bounds that.
 
+use subtle::ConstantTimeEq as _;
+
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Qop};
-use super::digest::{constant_time_eq, hex, hmac_sha256, request_digest, Algorithm};
+use super::digest::{hex, hmac_sha256, request_digest, Algorithm};
 
 /// The default nonce lifetime: long enough for a user to type a password into a
 /// softphone prompt, short enough to bound replays.
@@ -21,7 +23,9 @@ const NONCE_HEX_LEN: usize = 2 * (8 + 8 + TAG_LEN);
 /// the algorithm the credentials use (see [`super::ha1`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Secret<'a> {
+    /// The plain password.
     Password(&'a str),
+    /// The stored `H(username:realm:password)`, as hex (either case).
     Ha1(&'a str),
 }
 
@@ -29,7 +33,9 @@ pub enum Secret<'a> {
 /// them up (by `Credentials::username`, or by the To/From user for a registrar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Account<'a> {
+    /// The username the credentials must carry.
     pub username: &'a str,
+    /// What the response is checked against.
     pub secret: Secret<'a>,
 }
 
@@ -37,20 +43,28 @@ pub struct Account<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
+    /// The credentials name another realm than this server's.
     #[error("credentials are for another realm")]
     RealmMismatch,
+    /// The credentials name another user than the account.
     #[error("credentials are for another user")]
     UsernameMismatch,
+    /// The credentials use an algorithm this server did not offer.
     #[error("algorithm {0} was not offered")]
     AlgorithmNotOffered(Algorithm),
+    /// No `qop=auth` with `nc` and a non-empty `cnonce`: the RFC 2069 form is refused.
     #[error("qop=auth with nc and cnonce is required")]
     QopRequired,
+    /// The nonce is malformed or its tag does not check: not minted by this server.
     #[error("nonce was not issued by us")]
     InvalidNonce,
+    /// The `opaque` differs from the one this server hands out.
     #[error("opaque does not match the challenge")]
     OpaqueMismatch,
+    /// The digest-uri is not the request's Request-URI (RFC 3261 §22.4).
     #[error("digest-uri does not match the Request-URI")]
     UriMismatch,
+    /// The response does not match: a wrong password, or another method or URI.
     #[error("wrong response (wrong password)")]
     WrongResponse,
     /// The response was right, but the nonce expired: challenge again with
@@ -60,6 +74,8 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
+    /// Whether this is [`VerifyError::StaleNonce`]: answer with a new challenge marked
+    /// `stale=true`.
     pub fn is_stale(&self) -> bool {
         matches!(self, Self::StaleNonce)
     }
@@ -106,11 +122,14 @@ impl DigestServer {
         self
     }
 
+    /// How long a nonce is accepted after it was issued, in seconds (default
+    /// [`DEFAULT_NONCE_LIFETIME_SECS`]).
     pub fn with_nonce_lifetime(mut self, secs: u64) -> Self {
         self.nonce_lifetime_secs = secs;
         self
     }
 
+    /// The realm this server challenges for.
     pub fn realm(&self) -> &str {
         &self.realm
     }
@@ -198,7 +217,8 @@ impl DigestServer {
             Some(&format!("{nc:08x}")),
         );
         let given = c.response.to_ascii_lowercase();
-        if !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        // Constant time, so response timing does not leak how much of it matched.
+        if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return Err(VerifyError::WrongResponse);
         }
         if !fresh {
@@ -237,7 +257,8 @@ impl DigestServer {
         let issued_at = number(0..16)?;
         let salt = number(16..32)?;
         let tag = hex(&self.nonce_tag(issued_at, salt));
-        if !constant_time_eq(tag.as_bytes(), nonce[32..].to_ascii_lowercase().as_bytes()) {
+        let given = nonce[32..].to_ascii_lowercase();
+        if !bool::from(tag.as_bytes().ct_eq(given.as_bytes())) {
             return Err(VerifyError::InvalidNonce);
         }
         let age = now_secs.checked_sub(issued_at);

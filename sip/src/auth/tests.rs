@@ -380,6 +380,54 @@ fn tampered_fields_are_refused() {
     }
 }
 
+/// Every character of a nonce is covered by its tag: change any one (date, salt or tag
+/// itself) and the nonce is not ours, even when the response is computed over it with
+/// the right password.
+#[test]
+fn a_nonce_with_one_changed_byte_is_refused() {
+    let s = server();
+    let challenge = s.challenge(T0, 7, false);
+    let nonce = challenge.nonce.clone();
+    assert_eq!(nonce.len(), 64);
+    for at in 0..nonce.len() {
+        let mut bytes = nonce.clone().into_bytes();
+        bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        let forged = Challenge {
+            nonce: tampered,
+            ..challenge.clone()
+        };
+        let creds = forged
+            .respond("alice", "secret", "REGISTER", URI, "c0ffee", 1)
+            .unwrap();
+        assert_eq!(
+            s.verify(
+                &creds,
+                "REGISTER",
+                URI,
+                alice(Secret::Password("secret")),
+                T0
+            ),
+            Err(VerifyError::InvalidNonce),
+            "byte {at}"
+        );
+    }
+    // The untouched nonce, answered the same way, is accepted.
+    let creds = challenge
+        .respond("alice", "secret", "REGISTER", URI, "c0ffee", 1)
+        .unwrap();
+    assert_eq!(
+        s.verify(
+            &creds,
+            "REGISTER",
+            URI,
+            alice(Secret::Password("secret")),
+            T0
+        ),
+        Ok(())
+    );
+}
+
 #[test]
 fn a_missing_opaque_is_tolerated_and_case_of_hex_does_not_matter() {
     let s = server();

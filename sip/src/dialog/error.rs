@@ -35,7 +35,9 @@ pub enum PeerMisbehaved {
     /// A header the dialog needs is missing or malformed.
     #[error("{header} header {problem}")]
     BadHeader {
+        /// The header's name, e.g. `"To"`.
         header: &'static str,
+        /// What is wrong with it.
         problem: HeaderProblem,
     },
 }
@@ -50,7 +52,9 @@ pub enum DialogError {
     /// The request we sent (passed to [`super::Dialog::from_uac`]) is unusable.
     #[error("our own message unusable: {header} header {problem}")]
     BadLocalMessage {
+        /// The header's name, e.g. `"Contact"`.
         header: &'static str,
+        /// What is wrong with it.
         problem: HeaderProblem,
     },
     /// The response creates no dialog: a 100, a response without a To tag, or a
@@ -68,9 +72,17 @@ pub enum DialogError {
     InviteInProgress,
     /// §14.1: our re-INVITE met glare; it may be sent again only at `retry_at`.
     #[error("re-INVITE glare back-off in progress")]
-    GlareBackoff { retry_at: Instant },
+    GlareBackoff {
+        /// When the back-off ends.
+        retry_at: Instant,
+    },
     /// The method cannot be sent in the dialog's present state (e.g. BYE by the callee
     /// in an early dialog, §15), or is not built by `create_request` (ACK, CANCEL).
     #[error("{method} cannot be sent in a {state:?} dialog")]
-    MethodNotAllowed { method: Method, state: DialogState },
+    MethodNotAllowed {
+        /// The method that was asked for.
+        method: Method,
+        /// The dialog's state at the time.
+        state: DialogState,
+    },
 }

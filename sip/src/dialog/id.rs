@@ -9,10 +9,12 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
+            /// Wraps a header value as is.
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }
 
+            /// The value as it appears on the wire.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -53,8 +55,11 @@ string_id!(
 /// remote tag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DialogId {
+    /// The Call-ID both ends share.
     pub call_id: CallId,
+    /// Our tag: in From on requests we send, in To on requests we receive.
     pub local_tag: Tag,
+    /// The peer's tag.
     pub remote_tag: Tag,
 }
 

@@ -19,7 +19,10 @@ use super::state::{Dialog, DialogState};
 pub enum RequestVerdict {
     /// Hand the request to the application. `target_refreshed`: its Contact changed the
     /// remote target.
-    Accept { target_refreshed: bool },
+    Accept {
+        /// The request's Contact became the new remote target (a target refresh).
+        target_refreshed: bool,
+    },
     /// A BYE: the dialog is now terminated; answer 200 and end the session (§15.1.2).
     Bye,
     /// Answer with [`Rejection::status_code`] (plus [`Rejection::retry_after`]) and hand
@@ -33,16 +36,25 @@ pub enum RequestVerdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
     /// §12.2.2: CSeq lower than the last one the peer used: 500.
-    OutOfOrder { cseq: u32, remote_cseq: u32 },
+    OutOfOrder {
+        /// The request's CSeq number.
+        cseq: u32,
+        /// The highest CSeq number the peer had used before it.
+        remote_cseq: u32,
+    },
     /// §14.2: our own INVITE on this dialog is in progress (glare): 491.
     RequestPending,
     /// §14.2: an earlier INVITE still awaits our final response: 500 with Retry-After.
-    InviteStillPending { retry_after_secs: u32 },
+    InviteStillPending {
+        /// The Retry-After value to send, in seconds (0–10, chosen at random).
+        retry_after_secs: u32,
+    },
     /// §12.2.2: the dialog no longer exists: 481.
     DialogGone,
 }
 
 impl Rejection {
+    /// The status code of the response to send: 500, 491 or 481.
     pub fn status_code(&self) -> rsip::StatusCode {
         rsip::StatusCode::from(match self {
             Self::OutOfOrder { .. } | Self::InviteStillPending { .. } => 500,

@@ -27,7 +27,6 @@ mod inbound;
 mod reinvite;
 mod request;
 mod route;
-mod set;
 mod state;
 
 #[cfg(test)]
@@ -39,7 +38,6 @@ pub use inbound::{Rejection, RequestVerdict, ResponseOutcome};
 pub use reinvite::{ClientInvite, ReInviteRetry, ServerInvite};
 pub use request::create_cancel;
 pub use route::RouteSet;
-pub use set::DialogSet;
 pub use state::{Dialog, DialogState, Role};
 
 use rsip::Method;

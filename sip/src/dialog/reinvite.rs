@@ -14,13 +14,16 @@ use super::inbound::Rejection;
 /// Our side of the dialog's INVITE activity (the client INVITE transaction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientInvite {
+    /// No INVITE of ours is in progress.
     Idle,
     /// An INVITE we sent (initial or re-INVITE) awaits its final response.
     ExpectFinalResponse {
+        /// The CSeq number of that INVITE.
         cseq: u32,
     },
     /// Our re-INVITE got 491: we may send it again from `retry_at` (§14.1).
     GlareBackoff {
+        /// When the back-off ends.
         retry_at: Instant,
     },
 }
@@ -28,13 +31,16 @@ pub enum ClientInvite {
 /// The peer's side of the dialog's INVITE activity (the server INVITE transaction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerInvite {
+    /// No INVITE from the peer is in progress.
     Idle,
     /// An INVITE we received awaits the final response we are to send.
     ExpectFinalResponse {
+        /// The CSeq number of that INVITE.
         cseq: u32,
     },
     /// We sent a 2xx to the INVITE and await the ACK (which may carry the SDP answer).
     ExpectAck {
+        /// The CSeq number of the INVITE (and so of the ACK).
         cseq: u32,
     },
 }

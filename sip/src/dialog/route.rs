@@ -22,10 +22,12 @@ impl RouteSet {
         Self(record_route)
     }
 
+    /// The route entries in the order the request visits them.
     pub fn entries(&self) -> &[UriWithParams] {
         &self.0
     }
 
+    /// No proxy recorded a route: requests go straight to the remote target.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

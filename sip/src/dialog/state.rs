@@ -22,8 +22,12 @@ pub enum Role {
 /// §12: a dialog is early after a 1xx with a To tag, confirmed after a 2xx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DialogState {
+    /// Created by a provisional response with a To tag (§12.1); no 2xx yet.
     Early,
+    /// A 2xx established it (§12.1).
     Confirmed,
+    /// Ended (BYE, a 481 or 408 in the dialog, a non-2xx final answer to an early dialog,
+    /// or [`Dialog::terminate`]): nothing more is sent in it.
     Terminated,
 }
 
@@ -206,14 +210,17 @@ impl Dialog {
         })
     }
 
+    /// The dialog ID, as seen from our side.
     pub fn id(&self) -> &DialogId {
         &self.id
     }
 
+    /// Whether we sent or received the INVITE that created the dialog.
     pub fn role(&self) -> Role {
         self.role
     }
 
+    /// Early, confirmed or terminated.
     pub fn state(&self) -> DialogState {
         self.state
     }
@@ -228,10 +235,12 @@ impl Dialog {
         &self.remote.uri
     }
 
+    /// Our tag (From on our requests, To on the peer's).
     pub fn local_tag(&self) -> &Tag {
         &self.id.local_tag
     }
 
+    /// The peer's tag (To on our requests, From on the peer's).
     pub fn remote_tag(&self) -> &Tag {
         &self.id.remote_tag
     }
@@ -251,6 +260,7 @@ impl Dialog {
         &self.remote_target
     }
 
+    /// The route set our in-dialog requests follow (§12.1.1, §12.1.2).
     pub fn route_set(&self) -> &RouteSet {
         &self.route_set
     }
@@ -270,10 +280,12 @@ impl Dialog {
         self.role == Role::Uac
     }
 
+    /// Where our own INVITE transaction on this dialog stands (§14.1).
     pub fn client_invite(&self) -> ClientInvite {
         self.invites.client
     }
 
+    /// Where the peer's INVITE transaction on this dialog stands (§14.2).
     pub fn server_invite(&self) -> ServerInvite {
         self.invites.server
     }

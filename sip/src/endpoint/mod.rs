@@ -44,14 +44,18 @@ pub fn unsent_via() -> rsip::headers::Via {
 /// Where a message came from or goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Peer {
+    /// The remote address and port.
     pub addr: SocketAddr,
+    /// The transport the message travels over (it decides retransmissions, §17).
     pub transport: Transport,
 }
 
 /// A datagram (or stream chunk) to put on the wire.
 #[derive(Debug, Clone)]
 pub struct Transmit {
+    /// Where to send it.
     pub peer: Peer,
+    /// The serialized message.
     pub bytes: Bytes,
 }
 
@@ -68,29 +72,52 @@ pub struct ServerTxId(u64);
 pub enum Event {
     /// A new request (never an ACK); answer it with [`Endpoint::respond`].
     Request {
+        /// The server transaction to answer through.
         tx: ServerTxId,
+        /// The request as parsed.
         request: Request,
+        /// Where it came from.
         peer: Peer,
     },
     /// An ACK that belongs to no server transaction: the ACK for a 2xx
     /// (§13.3.1.4), which the dialog layer consumes.
-    Ack { request: Request, peer: Peer },
+    Ack {
+        /// The ACK as parsed.
+        request: Request,
+        /// Where it came from.
+        peer: Peer,
+    },
     /// A CANCEL matched a pending INVITE (§9.2). The endpoint answered the
     /// CANCEL with 200; the TU answers the INVITE with 487.
-    Cancelled { tx: ServerTxId },
+    Cancelled {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+    },
     /// A response to one of our requests (provisional, final, or a
     /// retransmitted 2xx for an INVITE).
-    Response { tx: ClientTxId, response: Response },
+    Response {
+        /// The client transaction the response matched.
+        tx: ClientTxId,
+        /// The response as parsed.
+        response: Response,
+    },
     /// Timer B or F: no final response came (treat as 408, §8.1.3.1).
-    Timeout { tx: ClientTxId },
+    Timeout {
+        /// The client transaction that timed out.
+        tx: ClientTxId,
+    },
     /// Timer H or L: our final response to an INVITE was never ACKed. For a
     /// 2xx the TU should end the dialog with BYE (§13.3.1.4).
-    AckTimeout { tx: ServerTxId },
+    AckTimeout {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+    },
 }
 
 /// Settings of one endpoint.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
+    /// The transaction timer base values (T1, T2, T4; RFC 3261 Table 4).
     pub timers: Timers,
     /// host:port this endpoint puts in its Via sent-by.
     pub via_host: String,
@@ -172,6 +199,7 @@ impl Endpoint {
         }
     }
 
+    /// The settings this endpoint was built with.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
     }
@@ -584,10 +612,13 @@ impl Endpoint {
         }
     }
 
+    /// The next message to send, oldest first; `None` when there is none left.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
 
+    /// The next event for the transaction user, oldest first; `None` when there is none
+    /// left.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

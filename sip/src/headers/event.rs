@@ -16,16 +16,19 @@ use std::fmt;
 
 const NAME: &str = "Event";
 
+/// An `Event` header value (RFC 6665 §8.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The event-type: package and templates, e.g. `presence.winfo`, `refer`.
     pub package: String,
+    /// The `id` parameter, which tells apart subscriptions to one package in one dialog.
     pub id: Option<String>,
     /// Other parameters, kept in order.
     pub params: Params,
 }
 
 impl Event {
+    /// An `Event` for `package` without `id` or other parameters.
     pub fn new(package: impl Into<String>) -> Self {
         Self {
             package: package.into(),
@@ -34,6 +37,8 @@ impl Event {
         }
     }
 
+    /// The same with the `id` parameter set (for REFER, the REFER's CSeq, RFC 3515
+    /// §2.4.6).
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
         self

@@ -8,37 +8,25 @@
 //! | Replaces | 3891 §6.1 | [`Replaces`] |
 //! | Event (`o`) | 6665 §8.2.1 | [`Event`] |
 //! | Subscription-State | 6665 §8.2.3 | [`SubscriptionState`] |
-//! | Session-Expires (`x`) | 4028 §4 | [`SessionExpires`] |
-//! | Min-SE | 4028 §5 | [`MinSe`] |
-//! | RSeq | 3262 §7.1 | [`RSeq`] |
-//! | RAck | 3262 §7.2 | [`RAck`] |
 //!
 //! [`TypedHeaders`] reads and writes them on any rsip `Request`, `Response` or
 //! `SipMessage`: they arrive as `Header::Other(name, value)` (or rsip's own `Event` and
 //! `SubscriptionState` variants), under the long or the compact name.
 
 mod event;
-mod min_se;
 mod name_addr;
 mod params;
-mod rack;
 mod refer_to;
 mod referred_by;
 mod replaces;
-mod rseq;
-mod session_expires;
 mod subscription_state;
 
 pub use event::Event;
-pub use min_se::MinSe;
 pub use name_addr::NameAddr;
 pub use params::Params;
-pub use rack::RAck;
 pub use refer_to::ReferTo;
 pub use referred_by::ReferredBy;
 pub use replaces::Replaces;
-pub use rseq::RSeq;
-pub use session_expires::{Refresher, SessionExpires};
 pub use subscription_state::{EventReason, SubState, SubscriptionState};
 
 use rsip::message::HasHeaders;
@@ -46,13 +34,16 @@ use rsip::Header;
 use std::fmt;
 
 /// A header value that does not follow its grammar: a peer's protocol violation
-/// (answer 400 when it matters to the request, e.g. a bad RAck in PRACK).
+/// (answer 400 when it matters to the request, e.g. a bad Refer-To in REFER).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HeaderError {
+    /// The value of header `header` does not parse; `reason` says why.
     #[error("invalid {header} header: {reason}")]
     Invalid {
+        /// The header's long name, e.g. `"Refer-To"`.
         header: &'static str,
+        /// What is wrong, in a few words.
         reason: &'static str,
     },
 }
@@ -113,6 +104,7 @@ pub trait TypedHeaders: HasHeaders {
             .collect()
     }
 
+    /// Whether at least one `H` header is present (parsed or not).
     fn has_typed_header<H: TypedHeader>(&self) -> bool {
         self.headers().iter().any(|h| H::value_of(h).is_some())
     }
@@ -128,6 +120,7 @@ pub trait TypedHeaders: HasHeaders {
         self.headers_mut().push(value.to_header());
     }
 
+    /// Removes every `H` header, under its long or compact name.
     fn remove_typed_header<H: TypedHeader>(&mut self) {
         self.headers_mut().retain(|h| H::value_of(h).is_none());
     }
@@ -167,7 +160,7 @@ mod tests {
         parse_datagram(
             b"NOTIFY sip:a@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKn\r\nFrom: <sip:b@x>;tag=1\r\n\
 To: <sip:a@x>;tag=2\r\nCall-ID: c\r\nCSeq: 3 NOTIFY\r\no: refer;id=93809824\r\n\
-Subscription-State: active;expires=60\r\nx: 1800;refresher=uas\r\nr: <sip:c@x>\r\n\r\n",
+Subscription-State: active;expires=60\r\nb: <sip:d@x>\r\nr: <sip:c@x>\r\n\r\n",
         )
         .unwrap()
     }
@@ -182,19 +175,19 @@ Subscription-State: active;expires=60\r\nx: 1800;refresher=uas\r\nr: <sip:c@x>\r
         );
         let state: SubscriptionState = msg.typed_header().unwrap().unwrap();
         assert_eq!((state.state, state.expires), (SubState::Active, Some(60)));
-        let se: SessionExpires = msg.typed_header().unwrap().unwrap();
-        assert_eq!(se.refresher, Some(Refresher::Uas));
+        let referred_by: ReferredBy = msg.typed_header().unwrap().unwrap();
+        assert_eq!(referred_by, ReferredBy::new("sip:d@x"));
         let refer_to: ReferTo = msg.typed_header().unwrap().unwrap();
         assert_eq!(refer_to.target.uri, "sip:c@x");
-        assert!(msg.typed_header::<RSeq>().is_none());
+        assert!(msg.typed_header::<Replaces>().is_none());
 
         // Hand-built messages may carry the compact name in `Header::Other`.
         let mut msg = msg;
         msg.headers_mut()
             .push(Header::Other("k-not-this".into(), "1".into()));
         msg.headers_mut()
-            .push(Header::Other("X".into(), "90".into()));
-        assert_eq!(msg.typed_headers::<SessionExpires>().len(), 2);
+            .push(Header::Other("R".into(), "<sip:e@x>".into()));
+        assert_eq!(msg.typed_headers::<ReferTo>().len(), 2);
     }
 
     #[test]
@@ -207,11 +200,11 @@ Subscription-State: active;expires=60\r\nx: 1800;refresher=uas\r\nr: <sip:c@x>\r
             all[0].as_ref().unwrap().to_string(),
             "terminated;reason=noresource"
         );
-        msg.push_typed_header(&RSeq(1));
-        msg.push_typed_header(&RSeq(2));
-        assert_eq!(msg.typed_headers::<RSeq>().len(), 2);
-        msg.remove_typed_header::<RSeq>();
-        assert!(!msg.has_typed_header::<RSeq>());
+        msg.push_typed_header(&ReferredBy::new("sip:e@x"));
+        msg.push_typed_header(&ReferredBy::new("sip:f@x"));
+        assert_eq!(msg.typed_headers::<ReferredBy>().len(), 3);
+        msg.remove_typed_header::<ReferredBy>();
+        assert!(!msg.has_typed_header::<ReferredBy>());
         // Event goes back as rsip's own variant.
         msg.set_typed_header(&Event::new("dialog"));
         assert!(msg.headers().iter().any(|h| matches!(h, Header::Event(_))));

@@ -10,6 +10,7 @@ use std::fmt;
 pub struct Params(Vec<(String, Option<String>)>);
 
 impl Params {
+    /// An empty list.
     pub fn new() -> Self {
         Self::default()
     }
@@ -47,6 +48,7 @@ impl Params {
         }
     }
 
+    /// Removes every parameter called `name` (case-insensitive).
     pub fn remove(&mut self, name: &str) {
         self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
@@ -61,10 +63,12 @@ impl Params {
         Some(self.0.remove(i).1)
     }
 
+    /// The parameters in order, as (name, value); a flag parameter has no value.
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_deref()))
     }
 
+    /// Whether there are no parameters.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -11,6 +11,7 @@ use std::fmt;
 
 const NAME: &str = "Refer-To";
 
+/// A `Refer-To` header value (RFC 3515 §2.1): where the referee is to send its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferTo {
     /// The target; its `uri` keeps any embedded headers, still escaped.

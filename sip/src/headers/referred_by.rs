@@ -11,12 +11,15 @@ use std::fmt;
 
 const NAME: &str = "Referred-By";
 
+/// A `Referred-By` header value (RFC 3892 §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferredBy {
+    /// Who asked for the transfer; the `cid` parameter, if any, is among its params.
     pub referrer: NameAddr,
 }
 
 impl ReferredBy {
+    /// A `Referred-By` naming `uri`, without parameters.
     pub fn new(uri: impl Into<String>) -> Self {
         Self {
             referrer: NameAddr::new(uri),

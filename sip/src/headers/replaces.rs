@@ -11,11 +11,14 @@ use std::fmt;
 
 const NAME: &str = "Replaces";
 
+/// A `Replaces` header value (RFC 3891 §6.1): the dialog a new INVITE takes the place of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replaces {
+    /// The Call-ID of the replaced dialog.
     pub call_id: String,
     /// The To tag of the replaced dialog *as seen by the sender* (§6.1).
     pub to_tag: String,
+    /// The From tag of the replaced dialog *as seen by the sender* (§6.1).
     pub from_tag: String,
     /// `early-only`: replace only an early dialog (§3, §6.1).
     pub early_only: bool,
@@ -24,6 +27,7 @@ pub struct Replaces {
 }
 
 impl Replaces {
+    /// Names the dialog by Call-ID and tags as the sender sees them, without `early-only`.
     pub fn new(
         call_id: impl Into<String>,
         to_tag: impl Into<String>,

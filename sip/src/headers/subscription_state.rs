@@ -14,10 +14,14 @@ use std::fmt;
 
 const NAME: &str = "Subscription-State";
 
+/// The substate-value of a `Subscription-State` header (RFC 6665 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubState {
+    /// The subscription is accepted and in force.
     Active,
+    /// The subscription is received but not yet authorized.
     Pending,
+    /// The subscription has ended; this NOTIFY is its last.
     Terminated,
     /// An extension-substate, kept as written; its meaning is up to the package.
     Other(String),
@@ -26,35 +30,51 @@ pub enum SubState {
 /// Why a subscription ended or must wait (RFC 6665 §4.1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventReason {
+    /// Ended; the subscriber may subscribe again at once.
     Deactivated,
+    /// Ended; the subscriber may subscribe again after `retry-after`.
     Probation,
+    /// Ended because authorization was withdrawn; do not subscribe again.
     Rejected,
+    /// Ended because it was not refreshed in time.
     Timeout,
+    /// Ended because authorization was not obtained in time; the subscriber may try later.
     Giveup,
+    /// Ended because the resource is gone; do not subscribe again.
     Noresource,
+    /// Ended because the state will never change; do not subscribe again.
     Invariant,
+    /// An extension event-reason-value, kept as written.
     Other(String),
 }
 
+/// A `Subscription-State` header value (RFC 6665 §8.2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionState {
+    /// Active, pending, terminated, or an extension.
     pub state: SubState,
+    /// The `reason` parameter (with `terminated`).
     pub reason: Option<EventReason>,
+    /// The `expires` parameter: seconds left of the subscription.
     pub expires: Option<u32>,
+    /// The `retry-after` parameter: seconds to wait before subscribing again.
     pub retry_after: Option<u32>,
     /// Other parameters, kept in order.
     pub params: Params,
 }
 
 impl SubscriptionState {
+    /// `active;expires=<expires>` (seconds).
     pub fn active(expires: u32) -> Self {
         Self::with_state(SubState::Active, Some(expires))
     }
 
+    /// `pending;expires=<expires>` (seconds).
     pub fn pending(expires: u32) -> Self {
         Self::with_state(SubState::Pending, Some(expires))
     }
 
+    /// `terminated;reason=<reason>`.
     pub fn terminated(reason: EventReason) -> Self {
         Self {
             reason: Some(reason),

@@ -62,7 +62,12 @@ pub enum ParseErrorKind {
     ContentLength,
     /// Content-Length announces more octets than the datagram holds (RFC 3261 §18.3).
     #[error("Content-Length {declared} exceeds the {available} octets present")]
-    Truncated { declared: u64, available: usize },
+    Truncated {
+        /// The Content-Length value, in octets.
+        declared: u64,
+        /// The octets of body the datagram holds.
+        available: usize,
+    },
     /// A stream message larger than the framer's limit.
     #[error("message larger than {0} octets")]
     TooLarge(usize),
@@ -95,6 +100,7 @@ impl ParseError {
         Self { kind, respond_with }
     }
 
+    /// What is wrong with the message.
     pub fn kind(&self) -> &ParseErrorKind {
         &self.kind
     }

@@ -74,8 +74,11 @@ pub struct TopVia<'a> {
     pub transport: &'a str,
     /// sent-by host (IPv6 without brackets).
     pub host: &'a str,
+    /// sent-by port, if written.
     pub port: Option<u16>,
+    /// The `branch` parameter: the transaction ID when it has the magic cookie.
     pub branch: Option<&'a str>,
+    /// The `received` parameter, if a previous hop added one (§18.2.1).
     pub received: Option<&'a str>,
     /// `None`: no rport; `Some(None)`: rport requested; `Some(Some(p))`: filled in.
     pub rport: Option<Option<u16>>,

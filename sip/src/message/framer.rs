@@ -42,10 +42,12 @@ impl Default for StreamFramer {
 }
 
 impl StreamFramer {
+    /// A framer that refuses messages over [`DEFAULT_MAX_MESSAGE_SIZE`] octets.
     pub fn new() -> Self {
         Self::with_max_message_size(DEFAULT_MAX_MESSAGE_SIZE)
     }
 
+    /// A framer that refuses messages over `max_message_size` octets (head and body).
     pub fn with_max_message_size(max_message_size: usize) -> Self {
         Self {
             buf: Vec::new(),
@@ -81,6 +83,8 @@ impl StreamFramer {
         std::mem::take(&mut self.pings)
     }
 
+    /// Whether a framing error ended the stream: every later call fails; close the
+    /// connection.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()
     }

@@ -43,7 +43,6 @@ pub use serialize::{
 pub use syntax::percent_decode;
 pub use uri::write_uri;
 
-pub(crate) use parse::method_from_token;
 pub(crate) use validate::check_name_addr;
 
 /// Parses a URI (SIP, SIPS, or any other scheme kept opaque) into an `rsip::Uri`,

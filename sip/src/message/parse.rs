@@ -4,7 +4,8 @@
 //! rather than calling rsip's tokenizer: it rejects folded lines, `%` escapes and `;` in
 //! a Request-URI user part, unknown schemes; it accepts any `SIP/M.N`, any 3 digits as a
 //! status, bare LF, and frames the body by the blank line rather than Content-Length
-//! (DESIGN.md "Crate notes"; each case is tested here or in `tests/rfc4475.rs`).
+//! (RFC 3261 §7 CRLF line ends, §7.1–§7.2 start lines, §7.3.1 folding, §25.1 escapes
+//! and URI grammar, §18.3 framing; each case is tested here or in `tests/rfc4475.rs`).
 //!
 //! Cost: one pass over the header block, one `String` per header value (rsip owns
 //! them), no copy of the datagram. Values are only rewritten when folded or written with

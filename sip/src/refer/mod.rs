@@ -39,8 +39,11 @@ pub enum ReferError {
     /// RFC 3515 §2.4.1: a REFER carries exactly one Refer-To value.
     #[error("REFER without Refer-To")]
     MissingReferTo,
+    /// More than one Refer-To header, or one with several comma-separated values
+    /// (RFC 3515 §2.4.1).
     #[error("REFER with more than one Refer-To value")]
     MultipleReferTo,
+    /// The Refer-To value does not follow its grammar (RFC 3515 §2.1).
     #[error(transparent)]
     BadReferTo(HeaderError),
     /// The Refer-To URI is not one we can parse.
@@ -49,8 +52,10 @@ pub enum ReferError {
     /// The `?Replaces=` embedded in Refer-To does not parse (RFC 3891 §6.1).
     #[error("bad Replaces in Refer-To: {0}")]
     BadReplaces(HeaderError),
+    /// The Referred-By value does not follow its grammar (RFC 3892 §3).
     #[error(transparent)]
     BadReferredBy(HeaderError),
+    /// The REFER's CSeq, which the NOTIFYs' Event `id` repeats, is absent or unreadable.
     #[error("missing or malformed CSeq")]
     BadCSeq,
     /// Not a REFER at all: a local mistake, not the peer's.

@@ -88,6 +88,8 @@ impl ReferNotifier {
         }
     }
 
+    /// Whether the subscription has ended: the last NOTIFY said `terminated`, or a NOTIFY
+    /// was refused or timed out.
     pub fn is_terminated(&self) -> bool {
         self.terminated
     }

@@ -33,6 +33,7 @@ pub enum ReplacesError {
 }
 
 impl ReplacesError {
+    /// The status of the response to send: 481, 486 or 603.
     pub fn status_code(&self) -> u16 {
         match self {
             Self::NoMatch => 481,

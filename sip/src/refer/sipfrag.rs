@@ -14,10 +14,13 @@ pub const SIPFRAG_CONTENT_TYPE: &str = "message/sipfrag;version=2.0";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SipfragError {
+    /// The body is empty or its first line is blank.
     #[error("sipfrag body is empty")]
     Empty,
+    /// The first line is not `SIP/2.0 <3 digits> [reason]`.
     #[error("sipfrag does not start with a SIP/2.0 status line")]
     NotAStatusLine,
+    /// The status code is outside 100–699.
     #[error("sipfrag status code is not 100-699")]
     BadStatusCode,
 }
@@ -25,7 +28,9 @@ pub enum SipfragError {
 /// The status-line fragment of a REFER progress report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sipfrag {
+    /// The status code the referenced request got, 100–699.
     pub status: u16,
+    /// The reason phrase, as written (may be empty).
     pub reason: String,
 }
 
@@ -67,6 +72,7 @@ impl Sipfrag {
         Self::parse(body).map(|(status, reason)| Self { status, reason })
     }
 
+    /// This fragment as a body: `SIP/2.0 <status> <reason>` and CRLF.
     pub fn to_body(&self) -> Vec<u8> {
         Self::status(self.status, &self.reason)
     }

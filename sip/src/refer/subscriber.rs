@@ -41,6 +41,7 @@ pub struct NotifyAnswer {
     /// 200; 481 for a NOTIFY of no subscription of ours (RFC 6665 §4.1.3); 489 for
     /// another event package (RFC 6665 §8.3.2); 400 for a malformed NOTIFY.
     pub status: u16,
+    /// What is known of the transfer after this NOTIFY.
     pub outcome: ReferOutcome,
 }
 
@@ -76,6 +77,7 @@ impl ReferSubscriber {
         }
     }
 
+    /// What is known of the transfer so far.
     pub fn outcome(&self) -> ReferOutcome {
         self.outcome
     }

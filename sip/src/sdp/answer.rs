@@ -31,13 +31,24 @@ pub enum OfferAnswerError {
     NoCommonCodec,
     /// The audio line has no `c=`, neither its own nor the session's (RFC 4566 §5.7).
     #[error("media line {media_index} has no connection address")]
-    NoConnection { media_index: usize },
+    NoConnection {
+        /// The `m=` line, counted from 0.
+        media_index: usize,
+    },
     /// The audio line's `c=` is a host name; we do not resolve names in SDP.
     #[error("media line {media_index} has a host name as connection address")]
-    HostConnection { media_index: usize },
+    HostConnection {
+        /// The `m=` line, counted from 0.
+        media_index: usize,
+    },
     /// The answer's `m=` lines do not match the offer's one for one (RFC 3264 §6).
     #[error("answer has {answered} media lines for {offered} offered")]
-    MediaCountMismatch { offered: usize, answered: usize },
+    MediaCountMismatch {
+        /// `m=` lines in our offer.
+        offered: usize,
+        /// `m=` lines in the answer.
+        answered: usize,
+    },
     /// The answerer declined our audio stream with port 0 (RFC 3264 §6).
     #[error("answerer rejected the audio stream")]
     AudioRejected,
@@ -55,8 +66,9 @@ impl OfferAnswerError {
 pub struct Negotiated {
     /// Which `m=` line carries the audio.
     pub media_index: usize,
-    /// The voice codec, and the payload type number it travels under.
+    /// The voice codec.
     pub codec: Codec,
+    /// The RTP payload type number the codec travels under.
     pub payload_type: PayloadType,
     /// The payload type of RFC 4733 events, if both sides do them.
     pub telephone_event: Option<PayloadType>,
@@ -66,14 +78,16 @@ pub struct Negotiated {
     pub remote_rtp: SocketAddr,
     /// Our direction: `sends()` means we send RTP to the peer.
     pub direction: Direction,
-    /// The peer's `a=ptime`, if it asked for one.
+    /// The peer's `a=ptime` in milliseconds, if it asked for one.
     pub remote_ptime: Option<u32>,
 }
 
 /// Our answer: the description to send, and what it settles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
+    /// The answer to send back.
     pub sdp: SessionDescription,
+    /// What it settles for the audio stream.
     pub negotiated: Negotiated,
 }
 

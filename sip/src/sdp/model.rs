@@ -33,19 +33,28 @@ pub struct SessionDescription {
 /// more than fit in 64 bits; we only ever compare a peer's numbers, never add to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The originator's user name, `-` when it has none.
     pub username: String,
+    /// A number (as text) that, with the username and address, identifies the session.
     pub session_id: String,
+    /// A number (as text) that grows with each new version of the description.
     pub session_version: String,
+    /// The network type, `IN` for the Internet.
     pub net_type: String,
+    /// The address type, `IP4` or `IP6`.
     pub addr_type: String,
+    /// The originator's address, as written.
     pub address: String,
 }
 
 /// `c=<nettype> <addrtype> <connection-address>` (RFC 4566 §5.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
+    /// The network type, `IN` for the Internet.
     pub net_type: String,
+    /// The address type, `IP4` or `IP6`.
     pub addr_type: String,
+    /// Where media is sent.
     pub address: ConnectionAddress,
     /// A multicast `/ttl[/count]` suffix, kept verbatim (without the first `/`).
     pub multicast_suffix: Option<String>,
@@ -54,13 +63,16 @@ pub struct Connection {
 /// The address of a `c=` line: almost always an IP literal; RFC 4566 also allows an FQDN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionAddress {
+    /// An IPv4 or IPv6 literal.
     Ip(IpAddr),
+    /// A fully qualified domain name, as written.
     Host(String),
 }
 
 /// One `m=` section (RFC 4566 §5.14) with its own lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaDescription {
+    /// The kind of media, e.g. `audio`.
     pub media: MediaType,
     /// Port 0 means the stream is declined or disabled (RFC 3264 §5.1, §6).
     pub port: u16,
@@ -70,8 +82,12 @@ pub struct MediaDescription {
     pub proto: String,
     /// Format list: RTP payload type numbers for RTP, other tokens otherwise.
     pub formats: Vec<String>,
+    /// Media-level `c=`, which takes precedence over the session-level one (RFC 4566
+    /// §5.7).
     pub connection: Option<Connection>,
+    /// The `a=rtpmap` lines, in order.
     pub rtpmaps: Vec<RtpMap>,
+    /// The `a=fmtp` lines, in order.
     pub fmtps: Vec<Fmtp>,
     /// `a=ptime` in milliseconds (RFC 4566 §6).
     pub ptime: Option<u32>,
@@ -86,12 +102,19 @@ pub struct MediaDescription {
 /// The `<media>` field of an `m=` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaType {
+    /// `audio`.
     Audio,
+    /// `video`.
     Video,
+    /// `text`.
     Text,
+    /// `application`.
     Application,
+    /// `message`.
     Message,
+    /// `image` (RFC 6466, e.g. T.38 fax).
     Image,
+    /// Any other token, as written.
     Other(String),
 }
 
@@ -102,8 +125,11 @@ pub struct PayloadType(pub u8);
 /// `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtpMap {
+    /// The payload type number the mapping is for.
     pub payload_type: PayloadType,
+    /// The encoding name, e.g. `PCMU` or `telephone-event`, as written.
     pub encoding_name: String,
+    /// The RTP clock rate in Hz.
     pub clock_rate: u32,
     /// For audio, the channel count; absent means one.
     pub encoding_params: Option<String>,
@@ -112,21 +138,27 @@ pub struct RtpMap {
 /// `a=fmtp:<format> <format specific parameters>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fmtp {
+    /// The format (payload type number, for RTP) the parameters apply to.
     pub format: String,
+    /// The parameters, verbatim.
     pub params: String,
 }
 
 /// Any other `a=` line: `a=<name>` or `a=<name>:<value>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
+    /// The attribute name.
     pub name: String,
+    /// The value after `:`, if any.
     pub value: Option<String>,
 }
 
 /// Any other `<letter>=<value>` line, kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherLine {
+    /// The line's type letter.
     pub kind: char,
+    /// What follows the `=`, verbatim.
     pub value: String,
 }
 
@@ -134,9 +166,13 @@ pub struct OtherLine {
 /// of the party whose description carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// Send and receive (the default).
     SendRecv,
+    /// Send only.
     SendOnly,
+    /// Receive only.
     RecvOnly,
+    /// Neither send nor receive.
     Inactive,
 }
 
@@ -151,10 +187,12 @@ impl Direction {
         }
     }
 
+    /// Whether this party sends media.
     pub fn sends(self) -> bool {
         matches!(self, Self::SendRecv | Self::SendOnly)
     }
 
+    /// Whether this party receives media.
     pub fn receives(self) -> bool {
         matches!(self, Self::SendRecv | Self::RecvOnly)
     }
@@ -231,6 +269,7 @@ impl Codec {
         }
     }
 
+    /// The `rtpmap` encoding name, `PCMU` or `PCMA`.
     pub fn encoding_name(self) -> &'static str {
         match self {
             Self::Pcmu => "PCMU",
@@ -238,6 +277,7 @@ impl Codec {
         }
     }
 
+    /// The RTP clock rate in Hz: 8000 for both G.711 laws.
     pub fn clock_rate(self) -> u32 {
         8000
     }
@@ -274,6 +314,7 @@ impl fmt::Display for Codec {
 }
 
 impl MediaType {
+    /// The token as written in an `m=` line.
     pub fn as_str(&self) -> &str {
         match self {
             Self::Audio => "audio",
@@ -286,6 +327,7 @@ impl MediaType {
         }
     }
 
+    /// Reads the `<media>` token of an `m=` line; known names case-insensitively.
     pub fn from_token(s: &str) -> Self {
         match s.to_ascii_lowercase().as_str() {
             "audio" => Self::Audio,

@@ -16,6 +16,7 @@ pub const SESSION_NAME: &str = "sotto";
 pub struct LocalMedia {
     /// Where we receive RTP; also our `o=` and `c=` address.
     pub address: IpAddr,
+    /// The UDP port we receive RTP on: the port of our `m=` line.
     pub rtp_port: u16,
     /// The voice codecs we accept. In offers, listed in this order (our preference);
     /// in answers, the offerer's order decides among them.
@@ -166,6 +167,7 @@ impl LocalSession {
         }
     }
 
+    /// The `sess-id` of our `o=` line, fixed for the dialog.
     pub fn session_id(&self) -> u64 {
         self.session_id
     }

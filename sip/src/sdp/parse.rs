@@ -22,22 +22,46 @@ pub const MAX_SDP_LEN: usize = 65_535;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SdpError {
+    /// The body has no lines.
     #[error("empty session description")]
     Empty,
+    /// The body is over [`MAX_SDP_LEN`] bytes.
     #[error("session description longer than {MAX_SDP_LEN} bytes")]
     TooLarge,
+    /// The first line is not `v=0` (RFC 4566 §5.1).
     #[error("line {line}: a session description must start with v=0")]
-    MissingVersion { line: usize },
+    MissingVersion {
+        /// The number of the offending line.
+        line: usize,
+    },
+    /// A line is not a type letter, `=` and a value (RFC 4566 §5).
     #[error("line {line}: not a <type>=<value> line")]
-    MalformedLine { line: usize },
+    MalformedLine {
+        /// The number of the offending line.
+        line: usize,
+    },
+    /// The required `o=` line is absent (RFC 4566 §5.2).
     #[error("no o= line")]
     MissingOrigin,
+    /// An `o=` line without its six fields or with non-numeric session id or version
+    /// (RFC 4566 §5.2).
     #[error("line {line}: malformed o= line")]
-    BadOrigin { line: usize },
+    BadOrigin {
+        /// The number of the offending line.
+        line: usize,
+    },
+    /// A `c=` line that does not parse (RFC 4566 §5.7).
     #[error("line {line}: malformed c= line")]
-    BadConnection { line: usize },
+    BadConnection {
+        /// The number of the offending line.
+        line: usize,
+    },
+    /// An `m=` line that does not parse (RFC 4566 §5.14).
     #[error("line {line}: malformed m= line")]
-    BadMedia { line: usize },
+    BadMedia {
+        /// The number of the offending line.
+        line: usize,
+    },
 }
 
 impl SessionDescription {

@@ -18,9 +18,12 @@ pub enum ClientInviteState {
     Completed,
     /// A 2xx arrived; passing retransmitted 2xx to the TU (Timer M).
     Accepted,
+    /// Over: the owner may forget it.
     Terminated,
 }
 
+/// The INVITE client transaction: sends the INVITE, retransmits it over UDP, ACKs a
+/// non-2xx final response itself (the TU ACKs a 2xx) and reports responses and timeouts.
 #[derive(Debug)]
 pub struct ClientInvite {
     state: ClientInviteState,
@@ -61,14 +64,17 @@ impl ClientInvite {
         tx
     }
 
+    /// Where the transaction stands.
     pub fn state(&self) -> ClientInviteState {
         self.state
     }
 
+    /// The INVITE it sent.
     pub fn request(&self) -> &Request {
         &self.request
     }
 
+    /// When [`ClientInvite::handle_timeout`] next has work; `None` when no timer runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.table.next_deadline()
     }
@@ -117,6 +123,7 @@ impl ClientInvite {
         }
     }
 
+    /// Runs the timers due at `now` (A, B, D, M), writing what they ask for into `out`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outputs) {
         while let Some(timer) = self.table.pop_expired(now) {
             match timer {

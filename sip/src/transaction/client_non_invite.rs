@@ -5,6 +5,7 @@ use bytes::Bytes;
 use rsip::{Request, Response};
 use std::time::{Duration, Instant};
 
+/// States of the non-INVITE client transaction (RFC 3261 Figure 6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientNonInviteState {
     /// Request sent, nothing heard (Timer E retransmits, doubling up to T2).
@@ -13,9 +14,12 @@ pub enum ClientNonInviteState {
     Proceeding,
     /// A final response arrived; absorbing its retransmissions (Timer K).
     Completed,
+    /// Over: the owner may forget it.
     Terminated,
 }
 
+/// The non-INVITE client transaction: sends the request, retransmits it over UDP and
+/// reports responses and timeouts.
 #[derive(Debug)]
 pub struct ClientNonInvite {
     state: ClientNonInviteState,
@@ -28,6 +32,7 @@ pub struct ClientNonInvite {
 }
 
 impl ClientNonInvite {
+    /// Starts the transaction: the request goes out at once.
     pub fn start(
         now: Instant,
         request: Request,
@@ -53,18 +58,22 @@ impl ClientNonInvite {
         tx
     }
 
+    /// Where the transaction stands.
     pub fn state(&self) -> ClientNonInviteState {
         self.state
     }
 
+    /// The request it sent.
     pub fn request(&self) -> &Request {
         &self.request
     }
 
+    /// When [`ClientNonInvite::handle_timeout`] next has work; `None` when no timer runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.table.next_deadline()
     }
 
+    /// A response matched to this transaction.
     pub fn on_response(&mut self, now: Instant, response: Response, out: &mut Outputs) {
         let code = response.status_code.code();
         match self.state {
@@ -87,6 +96,7 @@ impl ClientNonInvite {
         }
     }
 
+    /// Runs the timers due at `now` (E, F, K), writing what they ask for into `out`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outputs) {
         while let Some(timer) = self.table.pop_expired(now) {
             match (timer, self.state) {

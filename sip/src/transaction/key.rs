@@ -10,11 +10,15 @@ pub const BRANCH_COOKIE: &str = "z9hG4bK";
 /// CSeq method of the response (§17.1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey {
+    /// The `branch` parameter of the top Via.
     pub branch: String,
+    /// The CSeq method (a CANCEL's branch is its INVITE's, so the method tells them apart).
     pub method: MethodKey,
 }
 
 impl ClientKey {
+    /// The key of the client transaction a response belongs to; `None` without a top
+    /// Via branch or a CSeq.
     pub fn of_response(response: &Response) -> Option<ClientKey> {
         Some(ClientKey {
             branch: top_via(response)?.branch?.to_string(),
@@ -28,17 +32,28 @@ impl ClientKey {
 /// Request-URI, From tag, Call-ID, CSeq number and the top Via.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServerKey {
+    /// A request whose top Via branch starts with the magic cookie (§17.2.3).
     Rfc3261 {
+        /// The top Via's `branch`.
         branch: String,
+        /// The top Via's sent-by as `host:port`, host in lower case, port 0 when absent.
         sent_by: String,
+        /// The transaction's method: the request's, with ACK counted as INVITE.
         method: MethodKey,
     },
+    /// A request from an RFC 2543 peer, without the magic cookie (§17.2.3).
     Rfc2543 {
+        /// The Request-URI as text.
         request_uri: String,
+        /// The From tag, empty when absent.
         from_tag: String,
+        /// The Call-ID.
         call_id: String,
+        /// The CSeq number.
         cseq: u32,
+        /// The top Via's transport, sent-by and branch, as text.
         via: String,
+        /// The transaction's method: the request's, with ACK counted as INVITE.
         method: MethodKey,
     },
 }
@@ -90,6 +105,7 @@ impl ServerKey {
 pub struct MethodKey(u8);
 
 impl MethodKey {
+    /// The key of `method`, one per method rsip knows.
     pub fn of(method: &Method) -> MethodKey {
         MethodKey(match method {
             Method::Ack => 0,

@@ -30,11 +30,14 @@ use std::collections::VecDeque;
 /// retransmission timers and zero the wait timers (§17.1.1.2, §17.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
+    /// UDP: unreliable, so the transactions retransmit.
     Udp,
+    /// TCP: reliable, no retransmissions.
     Tcp,
 }
 
 impl Transport {
+    /// Whether the transport delivers reliably (TCP), which turns retransmissions off.
     pub fn is_reliable(self) -> bool {
         matches!(self, Transport::Tcp)
     }
@@ -76,6 +79,7 @@ pub fn encode(msg: impl Encode) -> Bytes {
 
 /// What can be put on the wire.
 pub trait Encode {
+    /// Appends the message's wire form to `out`.
     fn encode_into(&self, out: &mut Vec<u8>);
 }
 

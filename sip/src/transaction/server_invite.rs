@@ -11,6 +11,7 @@ use bytes::Bytes;
 use rsip::Response;
 use std::time::{Duration, Instant};
 
+/// States of the INVITE server transaction (RFC 3261 Figure 7, RFC 6026 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerInviteState {
     /// Waiting for the TU's final response.
@@ -21,9 +22,13 @@ pub enum ServerInviteState {
     Confirmed,
     /// A 2xx was sent; retransmitting it until the ACK (Timer L ends it).
     Accepted,
+    /// Over: the owner may forget it.
     Terminated,
 }
 
+/// The INVITE server transaction: sends the TU's responses, repeats the last one for a
+/// retransmitted INVITE and until the ACK comes (a non-2xx over UDP only, §17.2.1; a
+/// 2xx on any transport, §13.3.1.4), and sends 100 Trying for a slow TU.
 #[derive(Debug)]
 pub struct ServerInvite {
     state: ServerInviteState,
@@ -56,10 +61,12 @@ impl ServerInvite {
         }
     }
 
+    /// Where the transaction stands.
     pub fn state(&self) -> ServerInviteState {
         self.state
     }
 
+    /// When [`ServerInvite::handle_timeout`] next has work; `None` when no timer runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.table.next_deadline()
     }
@@ -137,6 +144,7 @@ impl ServerInvite {
         let _ = out;
     }
 
+    /// Runs the timers due at `now`, writing what they ask for into `out`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outputs) {
         while let Some(timer) = self.table.pop_expired(now) {
             match (timer, self.state) {

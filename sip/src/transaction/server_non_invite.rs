@@ -5,6 +5,7 @@ use bytes::Bytes;
 use rsip::Response;
 use std::time::{Duration, Instant};
 
+/// States of the non-INVITE server transaction (RFC 3261 Figure 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerNonInviteState {
     /// Request passed to the TU; no response yet. Retransmissions absorbed.
@@ -13,9 +14,12 @@ pub enum ServerNonInviteState {
     Proceeding,
     /// A final response was sent; retransmissions get it again (Timer J).
     Completed,
+    /// Over: the owner may forget it.
     Terminated,
 }
 
+/// The non-INVITE server transaction: sends the TU's responses and repeats the last
+/// one for a retransmitted request.
 #[derive(Debug)]
 pub struct ServerNonInvite {
     state: ServerNonInviteState,
@@ -26,6 +30,7 @@ pub struct ServerNonInvite {
 }
 
 impl ServerNonInvite {
+    /// A transaction for a request just received; `reliable` for a stream transport.
     pub fn new(reliable: bool, timers: Timers) -> Self {
         ServerNonInvite {
             state: ServerNonInviteState::Trying,
@@ -36,10 +41,12 @@ impl ServerNonInvite {
         }
     }
 
+    /// Where the transaction stands.
     pub fn state(&self) -> ServerNonInviteState {
         self.state
     }
 
+    /// When [`ServerNonInvite::handle_timeout`] next has work; `None` when no timer runs.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.table.next_deadline()
     }
@@ -75,6 +82,7 @@ impl ServerNonInvite {
         }
     }
 
+    /// Runs the timers due at `now` (J), writing what they ask for into `out`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outputs) {
         while let Some(timer) = self.table.pop_expired(now) {
             if timer == Timer::J {

@@ -38,19 +38,37 @@ impl Timers {
 /// `Retransmit2xx` is the UAS core's 2xx retransmission of §13.3.1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timer {
+    /// INVITE retransmission over UDP: first after T1, then doubling.
     A,
+    /// INVITE transaction timeout, 64·T1.
     B,
+    /// Absorbing final-response retransmissions after the ACK: 32 s over UDP, 0 over TCP.
     D,
+    /// Non-INVITE retransmission over UDP: first after T1, doubling up to T2.
     E,
+    /// Non-INVITE transaction timeout, 64·T1.
     F,
+    /// Non-2xx final response retransmission over UDP: first after T1, doubling up to T2.
     G,
+    /// Wait for the ACK of a non-2xx final response, 64·T1.
     H,
+    /// Absorbing ACK retransmissions: T4 over UDP, 0 over TCP.
     I,
+    /// Absorbing non-INVITE request retransmissions: 64·T1 over UDP, 0 over TCP.
     J,
+    /// Absorbing final-response retransmissions (non-INVITE client): T4 over UDP, 0
+    /// over TCP.
     K,
+    /// How long an INVITE server transaction stays Accepted after its 2xx, 64·T1
+    /// (RFC 6026 §7.1).
     L,
+    /// How long an INVITE client transaction stays Accepted after a 2xx, passing on
+    /// retransmitted 2xx, 64·T1 (RFC 6026 §7.2).
     M,
+    /// 100 Trying, when the TU has not answered an INVITE within 200 ms (§17.2.1).
     Trying,
+    /// 2xx retransmission by the UAS core until the ACK: T1, doubling up to T2
+    /// (§13.3.1.4).
     Retransmit2xx,
 }
 
@@ -86,18 +104,22 @@ pub struct TimerTable {
 }
 
 impl TimerTable {
+    /// Arms `timer` to fire at `at`, replacing any earlier deadline.
     pub fn set(&mut self, timer: Timer, at: Instant) {
         self.deadlines[timer.index()] = Some(at);
     }
 
+    /// Disarms `timer`.
     pub fn stop(&mut self, timer: Timer) {
         self.deadlines[timer.index()] = None;
     }
 
+    /// Disarms every timer.
     pub fn stop_all(&mut self) {
         self.deadlines = [None; TIMER_COUNT];
     }
 
+    /// When `timer` fires, if armed.
     pub fn get(&self, timer: Timer) -> Option<Instant> {
         self.deadlines[timer.index()]
     }
