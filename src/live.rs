@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use crate::view::{CallSummary, LegMedia, LegRole, LegSummary, SessionState};
+pub use crate::view::{CallSummary, LegMedia, LegRole, LegSummary, SignallingState};
 
 use crate::media_rt::LegCounters;
 
@@ -126,7 +126,7 @@ pub(crate) mod tests {
     pub(crate) fn ringing(id: &str, since: u64) -> CallSummary {
         CallSummary {
             id: id.to_owned(),
-            state: SessionState::Ringing,
+            state: SignallingState::Ringing,
             route: "echo".to_owned(),
             from: "sip:agent1@127.0.0.1".to_owned(),
             to: "sip:echo@127.0.0.1".to_owned(),
@@ -158,13 +158,13 @@ pub(crate) mod tests {
         assert_eq!(http_side.len(), 1);
 
         assert!(live.update("c1", |c| {
-            c.state = SessionState::Connected;
+            c.state = SignallingState::Connected;
             c.answered_at = Some(2_000);
             c.codec = Some("PCMU".into());
             c.legs[0].packets_in = 50;
         }));
         let seen = http_side.get("c1").unwrap();
-        assert_eq!(seen.state, SessionState::Connected);
+        assert_eq!(seen.state, SignallingState::Connected);
         assert_eq!(seen.legs[0].packets_in, 50);
 
         assert!(!live.update("nope", |_| panic!("must not run for a missing call")));
@@ -186,7 +186,7 @@ pub(crate) mod tests {
     #[test]
     fn summary_serialises_as_snake_case_json() {
         let mut call = ringing("c1", 1_000);
-        call.state = SessionState::Early;
+        call.state = SignallingState::Early;
         call.legs[0].role = LegRole::Callee;
         let json = serde_json::to_value(&call).unwrap();
         assert_eq!(json["state"], "early");

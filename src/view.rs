@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// the call, which is [`crate::callmodel::CallState`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SessionState {
+pub enum SignallingState {
     /// INVITE received or sent, no answer yet.
     Ringing,
     /// A provisional response with SDP (183 Session Progress): early media flows.
@@ -69,7 +69,7 @@ pub struct LegMedia {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallSummary {
     pub id: String,
-    pub state: SessionState,
+    pub state: SignallingState,
     /// The route that took the call (`echo`, `agent:agent1`, ...).
     pub route: String,
     pub from: String,

@@ -249,7 +249,7 @@ fn failed_refer_to_the_trunk_leaves_the_call_as_it_was() {
             c["id"] == id.as_str()
                 && c["events"].as_array().is_some_and(|e| {
                     e.iter()
-                        .any(|t| t.as_str().is_some_and(|t| t.contains("failed")))
+                        .any(|t| t["event"] == "transfer-refer-failed")
                 })
         })
     });

@@ -125,7 +125,7 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
 mod tests {
     use super::*;
     use crate::live::tests::ringing;
-    use crate::view::{RegistrationView, SessionState};
+    use crate::view::{RegistrationView, SignallingState};
     use serde_json::json;
     use std::net::SocketAddr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -226,7 +226,7 @@ mod tests {
         s.state.calls.insert(ringing("c1", 100));
         s.state
             .calls
-            .update("c1", |c| c.state = SessionState::Connected);
+            .update("c1", |c| c.state = SignallingState::Connected);
         let (status, _, body) = request(s.addr, "GET", "/v1/calls").await;
         assert_eq!(status, 200);
         let ids: Vec<_> = body

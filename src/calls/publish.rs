@@ -5,7 +5,7 @@ use super::call::Call;
 use super::output::{CallId, LegId, Output};
 use super::CallCore;
 use crate::store::CallRecord;
-use crate::view::{CallSummary, LegRole, LegSummary, RegistrationView, SessionState};
+use crate::view::{CallSummary, LegRole, LegSummary, RegistrationView, SignallingState};
 use rsip::prelude::UntypedHeader;
 use rsip::Header;
 use std::time::Instant;
@@ -59,11 +59,11 @@ impl CallCore {
     fn summary(&self, call: &Call) -> (CallSummary, Vec<LegId>) {
         let first = call.first();
         let state = if call.ending.is_some() {
-            SessionState::Ending
+            SignallingState::Ending
         } else if call.answered_at.is_some() {
-            SessionState::Connected
+            SignallingState::Connected
         } else {
-            SessionState::Ringing
+            SignallingState::Ringing
         };
         let legs = call
             .legs
