@@ -1,6 +1,6 @@
 //! What the core publishes and the API shows: plain, serialisable views of
-//! calls and registrations. Both the call core (`crate::calls`) and the API
-//! (`crate::api`) use these; neither imports the other for them.
+//! calls, registrations and recordings. Both the call core and the API use
+//! these; neither imports the other for them.
 
 use serde::{Deserialize, Serialize};
 
@@ -116,4 +116,14 @@ impl From<&crate::store::Registration> for RegistrationView {
             expires_at_unix: r.expires_at_unix,
         }
     }
+}
+
+/// A paused span of a recording as stored (JSON in the `pauses` column) and
+/// served: milliseconds from the start of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseSpan {
+    /// Where the silence starts.
+    pub start_ms: u64,
+    /// Where it ends.
+    pub end_ms: u64,
 }

@@ -357,10 +357,7 @@ fn consult_then_transfer_hands_the_customer_to_agent2() {
             && a.contains(&"transfer".into())
             && a.contains(&"conference".into())
     });
-    assert!(
-        events(&v).iter().any(|e| e == "consult-accepted"),
-        "{v:#}"
-    );
+    assert!(events(&v).iter().any(|e| e == "consult-accepted"), "{v:#}");
     let heard = listen(&[&cust, &a1, &a2]);
     assert_music("customer (consult)", &heard[0]);
     assert_hears("customer (consult)", &heard[0], &[], &[AGENT1, AGENT2]);
@@ -412,11 +409,7 @@ fn failed_consult_leaves_the_customer_held_and_resume_works() {
     // agent3 is a user but not registered: the consult fails at once.
     lab.act(&id, "consult", json!({"target": "agent3"}));
     let v = lab.wait_view(&id, "told the second consult failed", |v| {
-        events(v)
-            .iter()
-            .filter(|e| *e == "consult-failed")
-            .count()
-            == 2
+        events(v).iter().filter(|e| *e == "consult-failed").count() == 2
     });
     assert_eq!(v["control"]["state"], "held", "{v:#}");
     assert_eq!(cust.phase(), Phase::Answered);

@@ -247,10 +247,9 @@ fn failed_refer_to_the_trunk_leaves_the_call_as_it_was() {
     let failed = common::poll_until(Duration::from_secs(10), || {
         api::calls(&sotto).into_iter().find(|c| {
             c["id"] == id.as_str()
-                && c["events"].as_array().is_some_and(|e| {
-                    e.iter()
-                        .any(|t| t["event"] == "transfer-refer-failed")
-                })
+                && c["events"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|t| t["event"] == "transfer-refer-failed"))
         })
     });
     let Some(call) = failed else {

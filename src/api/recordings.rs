@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
-use crate::recording::PauseSpan;
 use crate::store::{RecordingRecord, StoreHandle};
+use crate::view::PauseSpan;
 
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;

@@ -3,7 +3,7 @@
 //! names things by.
 //!
 //! The core never touches a socket, a thread or a lock: it decides, queues
-//! an [`Output`], and the runtime (`crate::runtime`) carries it out — binds
+//! an [`Output`], and the runtime (`src/runtime.rs`) carries it out — binds
 //! the RTP port, tells a media worker, writes the store, refreshes the view
 //! the API reads. SIP messages are the exception: they go through the sans-IO
 //! SIP endpoint the core is handed, which queues them the same way.
@@ -19,10 +19,23 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// A call of this process. Shown in the API as `c<n>` (`c7`).
+/// A call of this process. Shown in the API, and serialised, as `c<n>` (`c7`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct CallId(pub u64);
+
+impl From<CallId> for String {
+    fn from(id: CallId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for CallId {
+    type Error = String;
+    fn try_from(s: String) -> Result<CallId, String> {
+        s.parse()
+    }
+}
 
 impl fmt::Display for CallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -232,5 +245,6 @@ mod tests {
         assert_eq!("c7".parse::<CallId>(), Ok(CallId(7)));
         assert!("7".parse::<CallId>().is_err());
         assert!("cx".parse::<CallId>().is_err());
+        assert_eq!(serde_json::to_value(CallId(7)).unwrap(), "c7");
     }
 }

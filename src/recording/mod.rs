@@ -59,13 +59,7 @@ pub fn ring() -> (HeapProd<FramePair>, HeapCons<FramePair>) {
     HeapRb::<FramePair>::new(RING_FRAMES).split()
 }
 
-/// A paused span as stored (JSON in the `pauses` column) and served: milliseconds
-/// from the start of the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PauseSpan {
-    pub start_ms: u64,
-    pub end_ms: u64,
-}
+pub use crate::view::PauseSpan;
 
 /// What the writer reports back about one recording, read by its handle.
 #[derive(Debug, Default)]
