@@ -1,4 +1,4 @@
-//! Call control (SPEC §1) end to end: a real `sotto serve`, agents' actions
+//! Call control (`docs/call-control.md`) end to end: a real `sotto serve`, agents' actions
 //! over the HTTP API, and test phones on 127.0.0.1 (`common::phone`) that each
 //! send a tone of their own, so every check is what a party hears: the held
 //! customer hears music on hold and no agent, the consulted agent hears only

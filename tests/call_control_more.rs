@@ -1,4 +1,4 @@
-//! More of call control (SPEC §1) end to end, as `call_control.rs` does it:
+//! More of call control (`docs/call-control.md`) end to end, as `call_control.rs` does it:
 //! a real `sotto serve`, actions over the HTTP API, test phones that each send
 //! a tone of their own. Here: the recording a paused call leaves behind, DTMF
 //! both ways, leaving a conference, and a conference the customer left.

@@ -1,5 +1,5 @@
-//! Transfers end to end (SPEC §1), with real SIPp phones and a hand-written UA where a
-//! test must name a dialog itself:
+//! Transfers end to end (`docs/call-control.md#softphone-actions`, `#trunk-refer`),
+//! with real SIPp phones and a hand-written UA where a test must name a dialog itself:
 //!
 //! - sotto receives REFER from an agent's softphone (blind transfer to another agent);
 //! - sotto sends REFER to the trunk (blind transfer of a trunk customer, success and
@@ -145,8 +145,8 @@ fn softphone_blind_refer_hands_the_customer_to_agent2() {
 }
 
 /// (1b) The same transfer to an agent who refuses (486): the transferor hears the
-/// failure in the final NOTIFY, and the call is dropped (SPEC §1): BYE to the
-/// transferor and to the customer.
+/// failure in the final NOTIFY, and the call is dropped
+/// (`docs/call-control.md#blind-transfer`): BYE to the transferor and to the customer.
 #[test]
 fn softphone_blind_refer_to_an_agent_who_refuses_drops_the_call() {
     require_peer!("sipp");

@@ -1,7 +1,7 @@
 //! Noise removal with RNNoise (`nnnoiseless`), and which directions of a call get it.
 //!
-//! SPEC §2: noise removal is on by default for the customer's audio toward agents, and
-//! configuration (per queue or tenant) chooses `inbound`, `outbound`, `both` or `off`.
+//! Noise is removed from the customer's audio toward agents by default; configuration
+//! chooses `inbound`, `outbound`, `both` or `off` (`docs/media.md#noise-removal`).
 //!
 //! # What the denoiser does to time
 //!
@@ -116,13 +116,14 @@ impl fmt::Debug for Denoiser {
 
 const _: () = assert!(WIDE_FRAME_SAMPLES == 2 * DENOISE_FRAME_SAMPLES);
 
-/// Which directions of a call are denoised (SPEC §2). Inbound is the customer's audio
-/// toward the agent; outbound is the agent's audio toward the customer.
+/// Which directions of a call are denoised (`docs/media.md#noise-removal`). Inbound is
+/// the customer's audio toward the agent; outbound is the agent's audio toward the
+/// customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Denoise {
     /// Neither direction.
     Off,
-    /// The customer's audio toward the agent: the default (SPEC §2).
+    /// The customer's audio toward the agent: the default.
     #[default]
     Inbound,
     /// The agent's audio toward the customer.

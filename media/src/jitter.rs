@@ -45,9 +45,9 @@
 //! toward target one whole frame at a time, because G.711 frames are played as they are:
 //! - too little delay: insert one frame (return `Missing` without moving on) before a
 //!   frame that is here, never right after another `Missing`; a missing frame is
-//!   concealed at once, never held for, so no loss ever becomes a 40 ms gap (the
-//!   spec's "no gap longer than one concealed frame"), at the price of a late packet
-//!   the raised target has not yet made room for;
+//!   concealed at once, never held for, so no loss ever becomes a 40 ms gap (a gap
+//!   is at most one concealed frame, `docs/media.md#jitter-buffer`), at the price of a
+//!   late packet the raised target has not yet made room for;
 //! - too much (at least a frame and 2 ms over target): drop a frame, preferring an empty
 //!   slot or a quiet one (peak under −42 dBov), else after 25 ticks over target anyway;
 //! - at a talkspurt start (marker bit after playout ran dry) and after silence, playout

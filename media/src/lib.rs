@@ -25,8 +25,6 @@
 //! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses;
 //! [`recorder`] is a call recording's timeline (pauses as silence) and its stereo WAV.
 
-#![warn(missing_docs)]
-
 pub mod codec;
 pub mod denoise;
 pub mod dtmf;

@@ -1,9 +1,9 @@
 //! Music on hold: a soft, repeating melody of sine tones, generated one 20 ms frame at
 //! a time.
 //!
-//! A held party must keep hearing something (SPEC §1: "the customer hears silence or
-//! music on hold"), and its stream must keep flowing so its jitter buffer, NAT binding
-//! and RTP timeouts see no gap. This generator needs no file and no allocation: a short
+//! A held party must keep hearing something (music or silence,
+//! `docs/call-control.md#hold`), and its stream must keep flowing so its jitter buffer,
+//! NAT binding and RTP timeouts see no gap. This generator needs no file and no allocation: a short
 //! phrase of the A-major pentatonic scale (440–880 Hz, inside the telephone band),
 //! each note a sine with a quieter octave partial, shaped by a gentle attack and a long
 //! release so nothing clicks, the whole at about −20 dBFS while a note sounds. The

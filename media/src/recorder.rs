@@ -4,7 +4,7 @@
 //! [`Recording`] turns each 20 ms `(left, right)` frame pair into the 640 bytes of
 //! interleaved 16-bit little-endian samples the file stores, or into silence while
 //! paused: paused audio is never written, and the silence keeps the file's timeline
-//! equal to the call's (SPEC §1 "Recording").
+//! equal to the call's (`docs/recording.md#pause`).
 //!
 //! # Which clock rules
 //!

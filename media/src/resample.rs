@@ -1,5 +1,5 @@
 //! 8 kHz ↔ 48 kHz resampling (factor 6) around the denoiser: RNNoise works at 48 kHz
-//! (SPEC §2), G.711 at 8 kHz (RFC 3551 §4.5.14).
+//! (`docs/media.md#noise-removal`), G.711 at 8 kHz (RFC 3551 §4.5.14).
 //!
 //! Both directions are one polyphase FIR: a Kaiser-windowed sinc whose cutoff is 4 kHz,
 //! the 8 kHz Nyquist frequency. Its length is `6·T + 1` for an even `T` taps per phase,

@@ -1,6 +1,7 @@
-//! SPEC §2: no allocation per frame on the hot path. A counting allocator watches this
-//! thread while 1000 frames go 8 kHz → 48 kHz → RNNoise → 8 kHz after a short warm-up
-//! (nnnoiseless's FFT allocates its per-thread scratch on the thread's first frame).
+//! No allocation per frame on the hot path (`docs/media.md#hot-path`). A counting
+//! allocator watches this thread while 1000 frames go 8 kHz → 48 kHz → RNNoise → 8 kHz
+//! after a short warm-up (nnnoiseless's FFT allocates its per-thread scratch on the
+//! thread's first frame).
 
 use sotto_media::{Denoiser, Downsampler, Frame, Upsampler, FRAME_SAMPLES, WIDE_FRAME_SAMPLES};
 

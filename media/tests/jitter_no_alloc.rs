@@ -1,6 +1,7 @@
-//! SPEC §2: no allocation per packet or per frame. A counting allocator watches this
-//! thread while the jitter buffer and the concealer run a stream with jitter, loss,
-//! reordering, duplicates, an SSRC change and a timestamp jump, tick after tick.
+//! No allocation per packet or per frame (`docs/media.md#hot-path`). A counting
+//! allocator watches this thread while the jitter buffer and the concealer run a stream
+//! with jitter, loss, reordering, duplicates, an SSRC change and a timestamp jump, tick
+//! after tick.
 
 use std::time::{Duration, Instant};
 

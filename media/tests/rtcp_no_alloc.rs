@@ -1,6 +1,6 @@
-//! SPEC §2: no allocation per packet or per frame. A counting allocator watches this
-//! thread while an RTCP session reports and reads reports, DTMF goes out and comes back,
-//! and the conference mixer runs, for a simulated minute.
+//! No allocation per packet or per frame (`docs/media.md#hot-path`). A counting
+//! allocator watches this thread while an RTCP session reports and reads reports, DTMF
+//! goes out and comes back, and the conference mixer runs, for a simulated minute.
 
 use std::time::{Duration, Instant};
 
