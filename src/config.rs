@@ -1,4 +1,4 @@
-//! `sotto serve` configuration: an embedded, commented default (SPEC §6: "runs with no
+//! `sotto serve` configuration: an embedded, commented default (`docs/contact-centre.md#interfaces`: "runs with no
 //! setup") with an optional TOML file merged over it and CLI flags over both.
 //!
 //! Every key has a serde default read from the embedded file, so the user's file is
@@ -39,7 +39,7 @@ pub struct Config {
     pub trunk: TrunkConfig,
 }
 
-/// The outbound trunk dial numbers are reached through (SPEC §1 "Dial numbers").
+/// The outbound trunk dial numbers are reached through (`docs/call-control.md#dial-numbers`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkConfig {
@@ -142,12 +142,12 @@ pub struct RoutesConfig {
     /// The echo route's own setting; unset: `denoise`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub echo_denoise: Option<String>,
-    /// Record every answered call (SPEC §1 "Recording"): one stereo WAV per call.
+    /// Record every answered call (`docs/recording.md`): one stereo WAV per call.
     #[serde(default = "defaults::routes_record")]
     pub record: bool,
 }
 
-/// Call recording (SPEC §1): how pauses end by themselves.
+/// Call recording (`docs/call-control.md`): how pauses end by themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordingConfig {

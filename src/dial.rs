@@ -1,5 +1,5 @@
 //! Dial numbers: the numbers an agent types to consult or transfer a call to
-//! an outside party (SPEC §1, "Dial numbers").
+//! an outside party (`docs/call-control.md`, "Dial numbers").
 //!
 //! The rule is deliberately forgiving about what is typed and strict about
 //! what is kept: digits and the four dialling symbols `+ # * :` survive,

@@ -7,6 +7,10 @@
 //! writer, the [`store`] and the views ([`view`], [`live`]) the HTTP API
 //! ([`api`]) reads; [`uac`] is `sotto call`.
 
+#![forbid(unsafe_code)]
+// The edge crate documents its modules, not yet every public item.
+#![allow(missing_docs)]
+
 pub mod api;
 pub mod callmodel;
 pub mod calls;

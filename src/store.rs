@@ -96,7 +96,7 @@ pub struct CallRecord {
     pub codec: Option<String>,
 }
 
-/// A call recording's index entry (SPEC §1 "Recording"). Times are Unix milliseconds;
+/// A call recording's index entry (`docs/recording.md`). Times are Unix milliseconds;
 /// `pauses` is a JSON array of `{"start_ms", "end_ms"}` offsets into the file. A row
 /// with no `ended_at` is a recording in progress (or cut short by a crash).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,7 @@ struct Counting;
 
 static WORKER_ALLOCS: AtomicU64 = AtomicU64::new(0);
 
+#[allow(unsafe_code)] // the counting allocator is the one place unsafe is allowed
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if on_media_worker_thread() {

@@ -25,6 +25,8 @@
 //! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses;
 //! [`recorder`] is a call recording's timeline (pauses as silence) and its stereo WAV.
 
+#![forbid(unsafe_code)]
+
 pub mod codec;
 pub mod denoise;
 pub mod dtmf;

@@ -3,6 +3,8 @@
 //! No sockets, no clock reads, no async runtime: every entry point takes `now`
 //! and the caller drains outputs. See [`endpoint`] for the drive contract.
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod dialog;
 pub mod endpoint;

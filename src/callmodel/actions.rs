@@ -189,7 +189,7 @@ impl CallModel {
             .collect()
     }
 
-    /// Judges `action` by `by` against the rules of SPEC §1. Target-specific
+    /// Judges `action` by `by` against the rules of `docs/call-control.md`. Target-specific
     /// rules (an agent already in the call, DTMF digits) are checked by the
     /// action methods on top of this.
     pub(super) fn check(&self, by: super::PartyId, action: Action) -> Result<(), Refused> {

@@ -53,7 +53,7 @@ pub enum CallEvent {
     /// The customer left while others stay: nobody new can be added.
     PostCall,
     /// `party` (the primary agent) is done with the contact and owes a
-    /// wrap-up reason (SPEC §3 "Wrap-up"). Consulted and conference agents
+    /// wrap-up reason (`docs/contact-centre.md#wrap-up`). Consulted and conference agents
     /// never get one.
     WrapUp { party: PartyId, user: String },
     /// The call is over; every leg has been (or is being) hung up.
@@ -67,12 +67,12 @@ pub enum CallEvent {
 pub enum EndReason {
     /// The primary agent ended it.
     EndedBy { party: PartyId },
-    /// Only one party was left (SPEC §1 "Conference").
+    /// Only one party was left (`docs/call-control.md#conference`).
     LastPartyLeft,
     /// A leg needed to set the call up was not answered
     /// (the inbound call's agent, the outbound call's agent or callee).
     NotAnswered { party: PartyId, reason: FailReason },
     /// The blind-transfer target did not accept: the call is dropped
-    /// (SPEC §1 "Blind transfer").
+    /// (`docs/call-control.md#blind-transfer`).
     TransferFailed { party: PartyId, reason: FailReason },
 }

@@ -93,7 +93,7 @@ impl CallModel {
         match p.role {
             Role::Primary => return self.primary_departed(now, p),
             Role::Customer if self.phase == Phase::Live && self.parties.len() >= 2 => {
-                // The agents go on talking (SPEC §1 "Consult", "Conference"):
+                // The agents go on talking (`docs/call-control.md#consult`, "Conference"):
                 // nobody may stay on hold with no customer to come back to.
                 self.unhold_all();
                 self.event(CallEvent::PostCall);

@@ -1,4 +1,4 @@
-//! The call model: the rules of one contact-centre call (SPEC §1: hold and
+//! The call model: the rules of one contact-centre call (`docs/call-control.md`: hold and
 //! resume, consult, blind transfer, conference, recording pause, ending),
 //! kept apart from SIP and media so every rule can be tested with a
 //! simulated clock.
@@ -45,7 +45,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 /// At most this many parties in a call, customer and primary agent
-/// included (SPEC §1 "Conference"); a ringing consult leg counts.
+/// included (`docs/call-control.md#conference`); a ringing consult leg counts.
 pub const MAX_PARTICIPANTS: usize = 8;
 
 /// One call: its parties, its state and the effects it still owes the runtime.
@@ -70,7 +70,7 @@ enum Phase {
         /// An outbound call dials its callee once the agent answered.
         then: Option<Target>,
         /// The ringing leg is a blind-transfer target: if it fails the
-        /// call is dropped (SPEC §1 "Blind transfer").
+        /// call is dropped (`docs/call-control.md#blind-transfer`).
         blind: bool,
     },
     Live,
@@ -129,7 +129,7 @@ impl CallModel {
         m
     }
 
-    /// Recording enabled for this call's queue or tenant (SPEC §1 "Recording").
+    /// Recording enabled for this call's queue or tenant (`docs/recording.md`).
     pub fn with_recording(mut self, enabled: bool) -> CallModel {
         self.recording = if enabled {
             Recording::On

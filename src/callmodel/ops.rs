@@ -13,7 +13,7 @@ use super::{
 use std::time::{Duration, Instant};
 
 impl CallModel {
-    /// Holds the customer (SPEC §1 "Hold / resume").
+    /// Holds the customer (`docs/call-control.md#hold`).
     pub fn hold(&mut self, _now: Instant, by: PartyId) -> Result<(), Refused> {
         self.check(by, Action::Hold)?;
         let customer = self.customer().map(|c| c.id);
@@ -98,7 +98,7 @@ impl CallModel {
 
     /// Blind transfer to `target`: the primary agent leaves now, the
     /// customer waits on hold while the target rings, and if the target
-    /// does not answer the call is dropped (SPEC §1 "Blind transfer").
+    /// does not answer the call is dropped (`docs/call-control.md#blind-transfer`).
     /// An agent target becomes primary once it accepts.
     pub fn blind_transfer(
         &mut self,

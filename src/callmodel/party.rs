@@ -18,14 +18,14 @@ impl fmt::Display for PartyId {
 }
 
 /// Where a consult, a blind transfer or an outbound call is placed.
-/// Queues and entry points come with routing (SPEC §3).
+/// Queues and entry points come with routing (`docs/contact-centre.md#routing`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Target {
     /// A logged-in agent, by user name.
     Agent(String),
-    /// An outside number (SPEC §1 "Dial numbers").
+    /// An outside number (`docs/call-control.md#dial-numbers`).
     DialNumber(DialNumber),
 }
 
@@ -36,7 +36,7 @@ pub enum PartyKind {
     Customer,
     /// An agent of this contact centre.
     Agent { user: String },
-    /// An outside number; it never gets controls (SPEC §1 "Conference").
+    /// An outside number; it never gets controls (`docs/call-control.md#conference`).
     DialNumber(DialNumber),
 }
 
@@ -69,7 +69,7 @@ pub enum Role {
     /// agent called out to (an outbound call's callee takes this role).
     Customer,
     /// The agent in control: the only one with the full set of actions,
-    /// and the one who gets a wrap-up (SPEC §1 "Ending").
+    /// and the one who gets a wrap-up (`docs/call-control.md#ending`).
     Primary,
     /// The party of an ongoing consult.
     Consulted,
@@ -97,7 +97,7 @@ pub struct Party {
     pub kind: PartyKind,
     pub role: Role,
     /// When the leg was dialled, then when it answered: "in the call
-    /// longest" (SPEC §1 "Conference") compares answer times.
+    /// longest" (`docs/call-control.md#conference`) compares answer times.
     pub joined_at: Instant,
     /// On hold: hears music on hold (or silence) and is not heard.
     pub held: bool,

@@ -4,7 +4,7 @@ use super::{CallModel, Party, PartyId, Phase, Role};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// The call's state as agents see it (SPEC §1 names: `consult-requested`,
+/// The call's state as agents see it (`docs/call-control.md` names: `consult-requested`,
 /// `consulting`, `consult-on-hold`, `post-call`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,7 +27,7 @@ pub enum CallState {
     Ended,
 }
 
-/// Whether the call's audio is being written (SPEC §1 "Recording").
+/// Whether the call's audio is being written (`docs/recording.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recording {
     /// Not recorded (not enabled for the queue or tenant).

@@ -1,4 +1,4 @@
-//! What the HTTP API shows of a call (SPEC §6): state, parties with their
+//! What the HTTP API shows of a call (`docs/contact-centre.md#interfaces`): state, parties with their
 //! roles, hold state and the actions each may take now.
 
 use super::{Action, CallEvent, CallModel, CallState, EndReason, FailReason};

@@ -1,4 +1,4 @@
-//! Transfers an agent's softphone starts by itself (SPEC §1): REFER (RFC 3515)
+//! Transfers an agent's softphone starts by itself (`docs/call-control.md`): REFER (RFC 3515)
 //! for a blind transfer, with NOTIFY `message/sipfrag` progress back, and
 //! INVITE with Replaces (RFC 3891), which puts the new phone in the place of
 //! the leg it names.

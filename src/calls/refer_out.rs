@@ -1,5 +1,5 @@
 //! Transfers toward SIP peers by REFER (config `trunk.transfer = "refer"`,
-//! SPEC §1): instead of bridging, sotto asks the trunk's side of the
+//! `docs/call-control.md`): instead of bridging, sotto asks the trunk's side of the
 //! customer's call to call the target itself — REFER (RFC 3515) for a blind
 //! transfer, REFER with Replaces (RFC 3891) naming the consult leg's dialog
 //! for a consult transfer — and follows the NOTIFYs. When the peer reports

@@ -1,18 +1,19 @@
 //! The media runtime: RTP sockets, media worker threads, and the rings
-//! between them.
+//! between them (`docs/ARCHITECTURE.md`, "Threads").
 //!
 //! ```text
-//!  tokio task per leg            SPSC ring (fixed slots)        worker thread
-//!  socket.recv_from ──────────▶ [Slot][Slot][Slot]… ─────────▶ pipeline.receive
-//!                                                               every 20 ms: playout
-//!  peer ◀──────────────────────── socket.send_to (non-blocking) ◀─ pipeline.send
+//!  network thread (one per worker)     SPSC ring (fixed slots)     worker thread
+//!  epoll, 300 µs before each 2 ms  ──▶ [Slot][Slot][Slot]… ──────▶ pipeline.receive
+//!  grid step: recv_from every                                       every 20 ms: playout
+//!  readable leg socket
+//!  peer ◀───────────────────────────── socket.send_to (non-blocking) ◀─ pipeline.send
 //! ```
 //! A worker owns its calls' pipelines outright: no lock, no allocation and no
 //! blocking per packet or frame. What cannot be done at once is dropped and
 //! counted (a full ring, a send that would block). A call's media is a
 //! [`Room`] on the least loaded worker: up to eight legs, added and removed
 //! while it runs, ticked together, with a "who hears whom" topology (echo
-//! and the two-party bridge are rooms too).
+//! is a room too: one leg that hears itself).
 
 mod leg;
 mod net;

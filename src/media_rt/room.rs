@@ -1,6 +1,6 @@
 //! The handle to a room: a call's media on one worker, with legs added and
 //! removed while it runs and a "who hears whom" topology (hold, consult,
-//! transfer, conference of up to eight, recording: SPEC §1).
+//! transfer, conference of up to eight, recording: `docs/call-control.md`).
 //!
 //! The handle keeps the authoritative state (which slots hold which leg,
 //! what each hears) and sends every change to the worker on its command

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-/// Most legs in one room (a conference of eight, SPEC §1).
+/// Most legs in one room (a conference of eight, `docs/call-control.md`).
 pub const MAX_LEGS: usize = MAX_PARTICIPANTS;
 
 /// A set of legs, bit `i` for slot `i`.

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
-use serde::{Deserialize, Serialize};
 use sotto_media::codec::Frame;
 
 use crate::config::RecordingConfig;

@@ -1,4 +1,4 @@
-//! Conference (SPEC §1 "Conference").
+//! Conference (`docs/call-control.md#conference`).
 
 use super::*;
 

@@ -1,8 +1,8 @@
-//! Consult (SPEC §1 "Consult").
+//! Consult (`docs/call-control.md#consult`).
 
 use super::*;
 
-/// The invariant of SPEC §1 "Hold / resume", checked after every step.
+/// The invariant of `docs/call-control.md#hold`, checked after every step.
 fn never_both_held(m: &CallModel) {
     let both = m.parties().filter(|p| p.held).count();
     assert!(both <= 1, "customer and consult leg both held: {m:?}");

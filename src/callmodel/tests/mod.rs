@@ -1,5 +1,5 @@
 //! Call-model tests against a simulated clock (a base `Instant` plus
-//! durations). Each rule of SPEC §1 has a test named after it.
+//! durations). Each rule of `docs/call-control.md` has a test named after it.
 
 mod allowed;
 mod conference;

@@ -1,4 +1,4 @@
-//! Recording pause and resume (SPEC §1 "Recording").
+//! Recording pause and resume (`docs/recording.md`).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Consult transfer and blind transfer (SPEC §1).
+//! Consult transfer and blind transfer (`docs/call-control.md`).
 
 use super::*;
 
