@@ -93,6 +93,8 @@ pub struct Call {
     pub(crate) offer_in_2xx: bool,
     /// The offer of an incoming INVITE, answered when we answer the call.
     pub(crate) remote_offer: Option<SessionDescription>,
+    /// Our answer to that offer once sent in a 183: the 2xx repeats it.
+    pub(crate) early_answer: Option<SessionDescription>,
     pub(crate) reinvite: Option<PendingReInvite>,
     /// A re-INVITE that met glare (491), sent again when the dialog's back-off ends.
     pub(crate) glare_retry: Option<Intent>,
@@ -150,6 +152,7 @@ impl Call {
             our_offer: None,
             offer_in_2xx: false,
             remote_offer: None,
+            early_answer: None,
             reinvite: None,
             glare_retry: None,
             answer_at: None,
@@ -190,6 +193,24 @@ impl Call {
         let method = cseq.as_ref().map_or(Method::Invite, |c| c.1);
         self.responses.push((method, response.status_code.code()));
         self.response_seqs.push(cseq.map(|c| c.0));
+    }
+
+    /// Our answer to the incoming INVITE's offer, made once (`Ok(None)` when the
+    /// INVITE had no offer); `Err` with the status to refuse an unusable offer with.
+    pub(crate) fn answer_to_invite(&mut self) -> Result<Option<SessionDescription>, u16> {
+        if let Some(a) = &self.early_answer {
+            return Ok(Some(a.clone()));
+        }
+        let Some(offer) = self.remote_offer.take() else {
+            return Ok(None);
+        };
+        let a = self
+            .session
+            .answer(&offer, &self.media)
+            .map_err(|e| e.status_code())?;
+        self.negotiated = Some(a.negotiated);
+        self.early_answer = Some(a.sdp.clone());
+        Ok(Some(a.sdp))
     }
 
     pub(crate) fn saw_remote_sdp(&mut self, sdp: &SessionDescription) {

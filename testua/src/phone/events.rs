@@ -117,6 +117,13 @@ impl Phone {
                 self.calls[h.0].end(true);
                 return;
             }
+            Some(Ok(RequestVerdict::Reject(_)))
+                if method == Method::Bye
+                    && self.calls[h.0].state == (CallState::Terminated { by_peer: false }) =>
+            {
+                // Our BYE crossed theirs: the call is over either way.
+                return self.reply(tx, &request, 200, vec![]);
+            }
             Some(Ok(RequestVerdict::Reject(r))) => {
                 let extra = r.retry_after().into_iter().collect();
                 return self.reply(tx, &request, r.status_code().code(), extra);
@@ -190,6 +197,7 @@ impl Phone {
         match self.cfg.answer {
             AnswerMode::Silent => {}
             AnswerMode::Ring => self.send_provisional(h, 180),
+            AnswerMode::Progress => self.send_provisional(h, 183),
             AnswerMode::Answer => {
                 self.send_provisional(h, 180);
                 if self.calls[h.0].state == CallState::Ringing {

@@ -35,6 +35,9 @@ pub enum AnswerMode {
     Silent,
     /// 180 Ringing, and nothing more until told.
     Ring,
+    /// 183 Session Progress with the SDP answer (early media), and nothing more until
+    /// told.
+    Progress,
     /// 180 Ringing, then 200 OK with SDP at once.
     Answer,
     /// 180 Ringing, then 200 OK with SDP after this long.
@@ -408,6 +411,17 @@ impl Phone {
             return Err(wrong("ring", call.state));
         }
         self.send_provisional(h, 180);
+        Ok(())
+    }
+
+    /// Sends 183 Session Progress on an incoming call not yet answered, with the SDP
+    /// answer to the INVITE's offer (early media; the 200 repeats that answer).
+    pub fn progress(&mut self, h: CallHandle) -> Result<(), PhoneError> {
+        let call = self.call_ref(h)?;
+        if call.outgoing || !call.state.is_early() || call.final_code.is_some() {
+            return Err(wrong("send progress on", call.state));
+        }
+        self.send_provisional(h, 183);
         Ok(())
     }
 
@@ -798,13 +812,27 @@ impl Phone {
         if !self.ensure_uas_dialog(h) {
             return;
         }
-        let resp = self.invite_response(h, code);
+        let mut resp = self.invite_response(h, code);
+        if code == 183 {
+            // Early media: the answer goes in the 183, the 2xx repeats it. Without an
+            // offer in the INVITE the 183 carries no SDP (an offer may not go in an
+            // unreliable provisional, RFC 3261 §13.2.1).
+            match self.calls[h.0].answer_to_invite() {
+                Ok(Some(answer)) => msg::set_body(
+                    &mut resp.headers,
+                    &mut resp.body,
+                    msg::SDP,
+                    answer.to_bytes(),
+                ),
+                Ok(None) => {}
+                Err(code) => return self.send_final_refusal(h, code),
+            }
+        }
         self.respond_invite(h, resp);
         let call = &mut self.calls[h.0];
-        call.state = if code == 180 {
-            CallState::Ringing
-        } else {
-            CallState::Early
+        call.state = match (code, call.state) {
+            (180, _) | (_, CallState::Ringing) => CallState::Ringing,
+            _ => CallState::Early,
         };
     }
 
@@ -813,23 +841,15 @@ impl Phone {
             return;
         }
         let call = &mut self.calls[h.0];
-        let sdp = match call.remote_offer.take() {
-            Some(offer) => match call.session.answer(&offer, &call.media) {
-                Ok(a) => {
-                    call.negotiated = Some(a.negotiated);
-                    a.sdp
-                }
-                Err(e) => {
-                    self.send_final_refusal(h, e.status_code());
-                    return;
-                }
-            },
-            None => {
+        let sdp = match call.answer_to_invite() {
+            Ok(Some(answer)) => answer,
+            Ok(None) => {
                 let offer = call.session.offer(&call.media);
                 call.our_offer = Some(offer.clone());
                 call.offer_in_2xx = true;
                 offer
             }
+            Err(code) => return self.send_final_refusal(h, code),
         };
         let mut resp = self.invite_response(h, 200);
         msg::set_body(&mut resp.headers, &mut resp.body, msg::SDP, sdp.to_bytes());

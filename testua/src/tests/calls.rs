@@ -383,3 +383,84 @@ fn call_to_nobody_times_out_after_timer_b() {
     assert_eq!(invites.len(), 7);
     assert!(invites.iter().all(|d| d.is_request("INVITE")));
 }
+
+#[test]
+fn cancel_crossing_the_200_ends_the_call_with_bye() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Ring);
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let theirs = net[bob].last_incoming().unwrap();
+    // Alice gives up as bob answers: the CANCEL and the 200 cross.
+    net[alice].hangup(call).unwrap();
+    net[bob].answer(theirs).unwrap();
+    net.settle();
+    let c = net[alice].get(call);
+    assert_eq!(c.invite_codes(), [180, 200]);
+    assert_eq!(c.state(), CallState::Terminated { by_peer: false });
+    assert_eq!(c.codes_for(Method::Bye), [200]);
+    assert_eq!(
+        c.codes_for(Method::Cancel),
+        [] as [u16; 0],
+        "not seen by the TU"
+    );
+    let b = net[bob].get(theirs);
+    assert_eq!(b.requests(), [Method::Invite, Method::Ack, Method::Bye]);
+    assert_eq!(b.state(), CallState::Terminated { by_peer: true });
+    // The CANCEL found the INVITE answered: 481 from bob's endpoint (§9.2).
+    let cancel_answer = net
+        .trace()
+        .iter()
+        .find(|e| e.datagram.from == bob && e.datagram.text().contains("CANCEL\r\n"))
+        .map(|e| e.datagram.status());
+    assert_eq!(cancel_answer, Some(Some(481)));
+}
+
+#[test]
+fn crossing_byes_are_both_answered_200() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Answer);
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let theirs = net[bob].last_incoming().unwrap();
+    net[alice].hangup(call).unwrap();
+    net[bob].hangup(theirs).unwrap();
+    net.settle();
+    assert_eq!(net[alice].get(call).codes_for(Method::Bye), [200]);
+    assert_eq!(net[bob].get(theirs).codes_for(Method::Bye), [200]);
+    for (p, h) in [(alice, call), (bob, theirs)] {
+        assert_eq!(
+            net[p].get(h).state(),
+            CallState::Terminated { by_peer: false }
+        );
+    }
+}
+
+#[test]
+fn early_media_in_183_then_answer() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Progress);
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let c = net[alice].get(call);
+    assert_eq!(c.state(), CallState::Early);
+    assert_eq!(c.invite_codes(), [183]);
+    assert_eq!(c.remote_direction(), Some(Direction::SendRecv));
+    assert!(c.negotiated().is_some(), "early media negotiated");
+    let theirs = net[bob].last_incoming().unwrap();
+    net[bob].ring(theirs).unwrap();
+    net[bob].answer(theirs).unwrap();
+    net.settle();
+    let c = net[alice].get(call);
+    assert_eq!(c.invite_codes(), [183, 180, 200]);
+    assert_eq!(c.state(), CallState::Confirmed);
+    // The 200 repeats the 183's answer: same o= version.
+    let answers: Vec<String> = net
+        .trace()
+        .iter()
+        .filter(|e| e.datagram.from == bob && e.datagram.text().contains("m=audio"))
+        .map(|e| {
+            let t = e.datagram.text();
+            t.lines().find(|l| l.starts_with("o=")).unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0], answers[1]);
+}
