@@ -10,6 +10,8 @@
 //!   [`AnswerMode`] says, or when told), rejects, hangs up, holds and resumes by
 //!   re-INVITE, transfers by REFER (blind or with Replaces), follows REFERs it gets,
 //!   takes INVITEs with Replaces, and records what it saw on each [`Call`].
+//! - [`Sut`] makes a [`Node`] of an endpoint and the transaction user driving it, from
+//!   plain functions, for the system under test.
 //!
 //! ```
 //! use sotto_testua::{AnswerMode, CallState, Net, PhoneConfig};
@@ -35,6 +37,7 @@
 
 mod net;
 mod phone;
+mod sut;
 
 #[cfg(test)]
 mod tests;
@@ -44,3 +47,4 @@ pub use phone::{
     AnswerMode, Call, CallHandle, CallState, Phone, PhoneConfig, PhoneError, ReferMode,
     Registration, RegistrationState,
 };
+pub use sut::{OnEvent, OnTimeout, PollTimeout, Sut};

@@ -311,3 +311,77 @@ fn advance_until_stops_when_the_condition_holds() {
     assert_eq!(net.elapsed(), Duration::from_millis(1500));
     assert!(net[bob].last_incoming().is_some());
 }
+
+/// A transaction user with a timer of its own: calls `target` at `at` and ACKs the 2xx.
+struct Dialer {
+    at: Option<Instant>,
+    target: String,
+    peer: Peer,
+    invite: Option<(sotto_sip::endpoint::ClientTxId, rsip::Request)>,
+    codes: Vec<u16>,
+}
+
+fn dialer_event(d: &mut Dialer, _now: Instant, event: Event, ep: &mut Endpoint) {
+    let Event::Response { tx, response } = event else {
+        return;
+    };
+    let code = response.status_code.code();
+    d.codes.push(code);
+    if let (200..=299, Some((_, invite))) = (code, d.invite.as_ref()) {
+        let dialog = Dialog::from_uac(invite, &response).unwrap();
+        ep.ack_2xx(tx, dialog.create_ack(1, unsent_via()), d.peer);
+    }
+}
+
+fn dialer_timeout(d: &mut Dialer, now: Instant, ep: &mut Endpoint) {
+    if d.at.is_none_or(|t| t > now) {
+        return;
+    }
+    d.at = None;
+    let text = format!(
+        "INVITE {t} SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKd\r\nMax-Forwards: 70\r\n\
+         From: <sip:dialer@127.0.0.50>;tag=d1\r\nTo: <{t}>\r\nCall-ID: dial-1\r\n\
+         CSeq: 1 INVITE\r\nContact: <sip:dialer@127.0.0.50:5060>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
+        SDP.len(),
+        t = d.target
+    );
+    let rsip::SipMessage::Request(invite) =
+        sotto_sip::message::parse_datagram(text.as_bytes()).unwrap()
+    else {
+        unreachable!()
+    };
+    let tx = ep.send_request(now, invite.clone(), d.peer);
+    d.invite = Some((tx, invite));
+}
+
+#[test]
+fn sut_adapter_drives_a_transaction_user_and_its_timers() {
+    let mut net = Net::new();
+    let bob = net.add_phone(PhoneConfig::new("bob", addr(2)));
+    let dialer = Dialer {
+        at: Some(net.now() + Duration::from_secs(5)),
+        target: uri("bob", 2),
+        peer: Peer {
+            addr: addr(2),
+            transport: Transport::Udp,
+        },
+        invite: None,
+        codes: Vec::new(),
+    };
+    let mut sut = crate::Sut::new(addr(50), endpoint(addr(50)), dialer, dialer_event)
+        .with_timers(dialer_timeout, |d| d.at);
+    net.advance_with(Duration::from_secs(4), &mut [&mut sut]);
+    assert!(net[bob].calls().is_empty());
+    net.advance_with(Duration::from_secs(1), &mut [&mut sut]);
+    assert_eq!(sut.tu.codes, [180, 200]);
+    let at_bob = net[bob].last_incoming().unwrap();
+    assert_eq!(net[bob].get(at_bob).state(), CallState::Confirmed);
+    assert_eq!(
+        net[bob].get(at_bob).requests(),
+        [Method::Invite, Method::Ack]
+    );
+    // The test acts on the system under test between steps.
+    let pending = sut.act(|_, ep| ep.has_pending_requests());
+    assert!(!pending);
+}
