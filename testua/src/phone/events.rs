@@ -48,9 +48,19 @@ impl Phone {
                 (Some(n), Some(d)) => n.handle_timeout(now, d, unsent_via()),
                 _ => None,
             };
-            if let Some(Ok(mut notify)) = expired {
-                self.common_headers(&mut notify.headers);
-                self.send(h, TxKind::Notify, notify);
+            match expired {
+                Some(Ok(mut notify)) => {
+                    self.common_headers(&mut notify.headers);
+                    self.send(h, TxKind::Notify, notify);
+                }
+                // The dialog is gone, so no NOTIFY can end the subscription: end it
+                // here, or its deadline would stay due for ever.
+                Some(Err(_)) => {
+                    if let Some(n) = self.calls[i].notifier.as_mut() {
+                        n.on_timeout();
+                    }
+                }
+                None => {}
             }
         }
     }

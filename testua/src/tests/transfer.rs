@@ -138,3 +138,25 @@ fn invite_with_replaces_takes_over_a_call() {
     net.settle();
     assert_eq!(net[dave].get(stale).final_code(), Some(481));
 }
+
+#[test]
+fn refer_subscription_of_an_ended_call_expires_quietly() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Answer);
+    let carol = net.add_phone(PhoneConfig::new("carol", addr(3)).answer(AnswerMode::Ring));
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let theirs = net[bob].last_incoming().unwrap();
+    net[bob].refer(theirs, &uri("carol", 3)).unwrap();
+    net.settle();
+    assert_eq!(net[bob].get(theirs).notify_statuses(), [100]);
+    // The transferor leaves while the target still rings.
+    net[bob].hangup(theirs).unwrap();
+    net.settle();
+    // The subscription expires after 60 s with no dialog to NOTIFY in.
+    net.advance(std::time::Duration::from_secs(120));
+    assert!(net[alice].get(call).state().is_terminated());
+    let placed = net[alice].last_call().unwrap();
+    assert_eq!(net[alice].get(placed).state(), CallState::Ringing);
+    let at_carol = net[carol].last_incoming().unwrap();
+    assert_eq!(net[carol].get(at_carol).state(), CallState::Ringing);
+}
