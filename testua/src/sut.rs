@@ -20,15 +20,48 @@ pub type PollTimeout<T> = fn(&T) -> Option<Instant>;
 /// The system under test on a [`crate::Net`]: its [`Endpoint`] and its transaction
 /// user `tu`, both public so the test can act on them between steps.
 ///
-/// ```ignore
-/// // In sotto's call-control tests (CallControl implements TransactionUser):
-/// let mut sut = Sut::new(addr, endpoint, call_control, |cc, now, ev, ep| {
-///     cc.on_event(now, ev, ep)
-/// })
-/// .with_timers(|cc, now, ep| cc.handle_timeout(now, ep), |cc| cc.poll_timeout());
-/// net[alice].call("sip:agent@127.0.0.100:5060", true);
+/// ```
+/// use std::net::SocketAddr;
+/// use std::time::Instant;
+/// use sotto_sip::endpoint::{make_response, Endpoint, EndpointConfig, Event};
+/// use sotto_testua::{Net, PhoneConfig, Sut};
+///
+/// /// The system under test: refuses every call, counting them.
+/// #[derive(Default)]
+/// struct Refuser {
+///     refused: usize,
+/// }
+///
+/// fn on_event(tu: &mut Refuser, now: Instant, event: Event, ep: &mut Endpoint) {
+///     if let Event::Request { tx, request, .. } = event {
+///         tu.refused += 1;
+///         ep.respond(now, tx, make_response(&request, 480, Some("sut")));
+///     }
+/// }
+///
+/// let sut_addr: SocketAddr = "127.0.0.100:5060".parse().unwrap();
+/// let config = EndpointConfig {
+///     timers: Default::default(),
+///     via_host: sut_addr.to_string(),
+///     user_agent: None,
+///     allow: "INVITE, ACK, CANCEL, BYE".into(),
+/// };
+/// let mut sut = Sut::new(sut_addr, Endpoint::new(config, 1), Refuser::default(), on_event);
+///
+/// let mut net = Net::new();
+/// let alice = net.add_phone(PhoneConfig::new("alice", "127.0.0.1:5060".parse().unwrap()));
+/// let call = net[alice].call("sip:agent@127.0.0.100:5060", true);
 /// net.settle_with(&mut [&mut sut]);
-/// assert_eq!(sut.tu.call_count(), 1);
+/// assert_eq!(sut.tu.refused, 1);
+/// assert_eq!(net[alice].get(call).final_code(), Some(480));
+/// assert!(net[alice].get(call).state().is_terminated());
+/// ```
+///
+/// For sotto's call control (`CallControl` implements `TransactionUser`):
+///
+/// ```text
+/// let mut sut = Sut::new(addr, endpoint, call_control, |cc, now, ev, ep| cc.on_event(now, ev, ep))
+///     .with_timers(|cc, now, ep| cc.handle_timeout(now, ep), |cc| cc.poll_timeout());
 /// ```
 pub struct Sut<T> {
     /// Where the system under test listens.
