@@ -401,8 +401,8 @@ impl Call {
         self.notifier.as_ref().and_then(ReferNotifier::last_status)
     }
 
-    /// The call a REFER received on it made us place (this call's own handle is in
-    /// [`Call::transfer_of`] of that call).
+    /// For a call placed to follow a REFER (as transferee): the call the REFER came
+    /// in on.
     pub fn transfer_of(&self) -> Option<CallHandle> {
         self.transfer_of
     }
