@@ -85,6 +85,8 @@ fn the_call_core_does_no_io() {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
+        // A file's unit tests may read the clock to start a simulated one.
+        let text = text.split("#[cfg(test)]\nmod tests").next().unwrap();
         for io in [
             "tokio::",
             "std::thread",
