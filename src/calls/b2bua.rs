@@ -459,6 +459,10 @@ impl CallCore {
             if let Some(key) = leg.key() {
                 if self.by_dialog.get(&key).is_some_and(|e| e.0 == id) {
                     self.by_dialog.remove(&key);
+                    if leg.dialog.is_some() {
+                        self.ended_dialogs
+                            .insert(key, now + super::ENDED_DIALOG_MEMORY);
+                    }
                 }
             }
         }

@@ -104,6 +104,9 @@ pub struct CallCore {
     by_dialog: HashMap<CallKey, (u64, LegIx)>,
     /// Media of legs, by id: where each one is now.
     by_leg: HashMap<LegId, (u64, LegIx)>,
+    /// Dialogs of calls that ended, until when a BYE that crossed ours is
+    /// still answered 200 rather than 481 (RFC 3261 §15.1.2).
+    ended_dialogs: HashMap<CallKey, Instant>,
     draining: Option<Instant>,
     drain_check: Instant,
     /// When legs we place give up ringing, earliest first (stale entries skipped).
@@ -124,6 +127,10 @@ pub struct CallCore {
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
     model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
 }
+
+/// How long an ended call's dialogs are remembered, for BYEs that crossed
+/// ours (64×T1, the life of a non-INVITE transaction, RFC 3261 §17.1.2.2).
+const ENDED_DIALOG_MEMORY: Duration = Duration::from_secs(32);
 
 /// How long shutdown waits for BYEs to be answered.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -153,6 +160,7 @@ impl CallCore {
             by_client_tx: HashMap::new(),
             by_dialog: HashMap::new(),
             by_leg: HashMap::new(),
+            ended_dialogs: HashMap::new(),
             draining: None,
             drain_check: next_purge,
             ring_deadlines: Default::default(),
@@ -250,6 +258,7 @@ impl CallCore {
         }
         self.model_timeouts(now, ep);
         if now >= self.next_purge {
+            self.ended_dialogs.retain(|_, until| *until > now);
             self.registrar.purge(now);
             self.publish_registrations(now);
             self.next_purge = now + Duration::from_secs(30);

@@ -147,7 +147,14 @@ impl CallCore {
 
     fn on_bye(&mut self, now: Instant, tx: ServerTxId, request: Request, ep: &mut Endpoint) {
         let Some((id, ix)) = self.find_dialog(&request) else {
-            return self.reply(now, ep, tx, &request, 481, vec![]);
+            // Our BYE ended the call as theirs was on its way: the dialog is
+            // over either way, so the answer is 200, not 481.
+            let crossed = call_id(&request)
+                .zip(to_tag(&request))
+                .and_then(|(c, t)| self.ended_dialogs.get(&(c.to_string(), t.to_string())))
+                .is_some_and(|until| *until > now);
+            let code = if crossed { 200 } else { 481 };
+            return self.reply(now, ep, tx, &request, code, vec![]);
         };
         let verdict = self
             .calls
