@@ -5,7 +5,7 @@
 //! B2BUA (two dialogs, media relayed through sotto, CANCEL and BYE carried
 //! across) under the rules of the call model ([`crate::callmodel`]); anything
 //! else gets 404. OPTIONS, REGISTER and the protocol's refusals (405, 416,
-//! 420, 481, 483, 503) are answered here too.
+//! 420, 481, 503) are answered here too.
 //!
 //! The drive contract (`docs/ARCHITECTURE.md`): the runtime feeds SIP
 //! endpoint events ([`CallCore::on_event`]), agents' commands
