@@ -2,6 +2,7 @@
 //! provisional and final responses back, and bridge the media through sotto.
 
 use super::call::{Call, Leg, LegIx, Origin, Route, Uac};
+use super::output::CallId;
 use super::output::{MediaOp, Output};
 use super::CallCore;
 
@@ -55,7 +56,7 @@ impl CallCore {
         let Some(a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let id = self.next_call;
+        let id = CallId(self.next_call);
         self.next_call += 1;
         let mut a = a;
         let model = CallModel::inbound(now, PartyKind::Customer, user.clone())
@@ -80,7 +81,7 @@ impl CallCore {
     pub(super) fn place_leg(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         target: &rsip::Uri,
         peer: Peer,
         user: &str,
@@ -181,7 +182,7 @@ impl CallCore {
     }
 
     /// A placed leg rings: the caller hears it (180) unless already answered.
-    fn on_leg_ringing(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
+    fn on_leg_ringing(&mut self, now: Instant, id: CallId, ep: &mut Endpoint) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -204,7 +205,7 @@ impl CallCore {
     fn on_leg_answered(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         tx: ClientTxId,
         response: Response,
@@ -262,7 +263,13 @@ impl CallCore {
     /// A leg of a call under control answered: the caller's INVITE is
     /// answered when the first agent does, the leg joins the room, and the
     /// model decides the rest.
-    fn on_controlled_leg_answered(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+    fn on_controlled_leg_answered(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        ix: LegIx,
+        ep: &mut Endpoint,
+    ) {
         let Some(mut call) = self.calls.remove(&id) else {
             return;
         };
@@ -291,7 +298,7 @@ impl CallCore {
     }
 
     /// A placed leg refused, timed out or had unusable SDP.
-    fn on_leg_failed(&mut self, now: Instant, id: u64, ix: LegIx, code: u16, ep: &mut Endpoint) {
+    fn on_leg_failed(&mut self, now: Instant, id: CallId, ix: LegIx, code: u16, ep: &mut Endpoint) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -331,7 +338,7 @@ impl CallCore {
     }
 
     /// A placed leg rang too long: cancel it.
-    pub(super) fn no_answer(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+    pub(super) fn no_answer(&mut self, now: Instant, id: CallId, ix: LegIx, ep: &mut Endpoint) {
         if let Some(tx) = self
             .calls
             .get(&id)
@@ -384,7 +391,7 @@ impl CallCore {
     pub(super) fn hang_up(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         reason: &'static str,
         ep: &mut Endpoint,
     ) {
@@ -397,7 +404,7 @@ impl CallCore {
 
     /// Ends one leg from our side (once): BYE when answered, CANCEL when
     /// ringing, a final response when it is an INVITE we have not answered.
-    pub(super) fn bye_leg(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+    pub(super) fn bye_leg(&mut self, now: Instant, id: CallId, ix: LegIx, ep: &mut Endpoint) {
         // A transferor still waiting for its REFER's outcome hears it failed.
         self.finish_refer(now, id, ix, 480, "Temporarily Unavailable", ep);
         let draining = self.draining.is_some();
@@ -436,7 +443,7 @@ impl CallCore {
     }
 
     /// Forgets a call: indices, media, live view; writes its record.
-    pub(super) fn end_call(&mut self, now: Instant, id: u64, reason: &'static str) {
+    pub(super) fn end_call(&mut self, now: Instant, id: CallId, reason: &'static str) {
         let Some(mut call) = self.calls.remove(&id) else {
             return;
         };
@@ -472,9 +479,8 @@ impl CallCore {
                 self.release_media(leg.media, leg.rtp_port);
             }
         }
-        self.out.push_back(Output::Media(MediaOp::CloseRoom {
-            call: super::CallId(id),
-        }));
+        self.out
+            .push_back(Output::Media(MediaOp::CloseRoom { call: id }));
         self.unpublish(now, &call, reason);
     }
 }

@@ -7,6 +7,7 @@
 //! lives (their index is their identity in the indices); a leg that ended is
 //! marked `gone`.
 
+use super::output::CallId;
 use super::output::LegId;
 use crate::callmodel::{CallEventView, CallModel, PartyId};
 use crate::media_rt::LegRemote;
@@ -236,7 +237,7 @@ impl Leg {
 }
 
 pub struct Call {
-    pub id: u64,
+    pub id: CallId,
     pub name: String,
     pub route: Route,
     pub started: Instant,
@@ -260,7 +261,7 @@ impl Call {
     /// A new call; its legs share one media room. `model` rules an agent's
     /// call (None: the echo route).
     pub fn new(
-        id: u64,
+        id: CallId,
         route: Route,
         started: Instant,
         legs: Vec<Leg>,
@@ -268,7 +269,7 @@ impl Call {
     ) -> Call {
         Call {
             id,
-            name: super::CallId(id).to_string(),
+            name: id.to_string(),
             route,
             started,
             legs,

@@ -98,7 +98,7 @@ impl CallCore {
         args: ActionArgs,
         ep: &mut Endpoint,
     ) -> Result<ControlView, ControlError> {
-        let id = call.0;
+        let id = call;
         let name = call.to_string();
         // A transfer with a target is blind: the same as blind-transfer.
         let action = match (action, &args.target) {
@@ -200,14 +200,14 @@ impl CallCore {
     }
 
     /// What the API shows of a call under control.
-    fn control_view(&self, id: u64) -> ControlView {
+    fn control_view(&self, id: CallId) -> ControlView {
         match self
             .calls
             .get(&id)
             .and_then(|c| c.model.as_ref().map(|m| (c, m)))
         {
             Some((call, model)) => ControlView::Live {
-                id: CallId(call.id),
+                id: call.id,
                 control: model.view(|t| self.unix_ms(t)),
             },
             None => ControlView::Ended { ended: true },
@@ -240,7 +240,7 @@ impl CallCore {
                 "no outbound trunk is configured (trunk.uri) for dial numbers".into(),
             ));
         }
-        let id = self.next_call;
+        let id = CallId(self.next_call);
         self.next_call += 1;
         let model =
             CallModel::originate(now, agent.to_string(), target).with_recording(self.cfg.record);
@@ -257,7 +257,7 @@ impl CallCore {
     }
 
     /// Carries out everything the call's model asks, until it asks nothing.
-    pub(super) fn drive(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
+    pub(super) fn drive(&mut self, now: Instant, id: CallId, ep: &mut Endpoint) {
         let mut topology_changed = false;
         while let Some(effect) = self
             .calls
@@ -265,7 +265,7 @@ impl CallCore {
             .and_then(|c| c.model.as_mut())
             .and_then(|m| m.poll_effect())
         {
-            tracing::debug!(call = id, ?effect, "call model");
+            tracing::debug!(call = %id, ?effect, "call model");
             match effect {
                 Effect::Dial { party, target } => self.dial(now, id, party, target, ep),
                 Effect::Hangup { party } => {
@@ -305,7 +305,7 @@ impl CallCore {
     fn on_call_event(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         event: CallEvent,
         ep: &mut Endpoint,
     ) -> bool {
@@ -315,7 +315,7 @@ impl CallCore {
         let view = CallEventView::of(&event, |t| self.unix_ms(t));
         self.note(id, view);
         self.out.push_back(Output::Event {
-            call: CallId(id),
+            call: id,
             event: event.clone(),
         });
         let recording = self.calls.get(&id).is_some_and(|c| c.recording);
@@ -327,13 +327,13 @@ impl CallCore {
             CallEvent::Connected => self.start_recording(id),
             CallEvent::RecordingPaused { auto_resume_at } if recording => {
                 self.out.push_back(Output::Media(MediaOp::PauseRecording {
-                    call: CallId(id),
+                    call: id,
                     for_at_most: auto_resume_at.saturating_duration_since(now),
                 }));
             }
             CallEvent::RecordingResumed { .. } if recording => {
                 self.out
-                    .push_back(Output::Media(MediaOp::ResumeRecording { call: CallId(id) }));
+                    .push_back(Output::Media(MediaOp::ResumeRecording { call: id }));
             }
             _ => {}
         }
@@ -357,7 +357,7 @@ impl CallCore {
         }
     }
 
-    pub(super) fn leg_of(&self, id: u64, party: PartyId) -> Option<LegIx> {
+    pub(super) fn leg_of(&self, id: CallId, party: PartyId) -> Option<LegIx> {
         self.calls
             .get(&id)?
             .legs
@@ -366,7 +366,14 @@ impl CallCore {
     }
 
     /// Places the leg for a party the model added.
-    fn dial(&mut self, now: Instant, id: u64, party: PartyId, target: Target, ep: &mut Endpoint) {
+    fn dial(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        party: PartyId,
+        target: Target,
+        ep: &mut Endpoint,
+    ) {
         if let Some(adopt) = self.adopting.take() {
             if self.adopt_leg(now, id, party, adopt, ep) {
                 return;
@@ -400,7 +407,7 @@ impl CallCore {
             }
             None => {
                 tracing::info!(
-                    call = id,
+                    call = %id,
                     ?target,
                     "cannot place a leg (not registered, no trunk or no port)"
                 );
@@ -412,7 +419,7 @@ impl CallCore {
     }
 
     /// Who the legs we place show in From: the customer, else sotto.
-    fn caller_for(&self, id: u64) -> (Option<String>, String) {
+    fn caller_for(&self, id: CallId) -> (Option<String>, String) {
         self.calls
             .get(&id)
             .and_then(|c| c.legs.iter().find_map(|l| l.uas()))
@@ -422,7 +429,14 @@ impl CallCore {
 
     /// Hold (`sendonly`, or `inactive` when the peer holds us) or resume
     /// (`sendrecv`) toward a leg's peer by re-INVITE (RFC 3264 §8.4, RFC 6337).
-    fn reinvite(&mut self, now: Instant, id: u64, party: PartyId, hold: bool, ep: &mut Endpoint) {
+    fn reinvite(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        party: PartyId,
+        hold: bool,
+        ep: &mut Endpoint,
+    ) {
         let Some(ix) = self.leg_of(id, party) else {
             return;
         };
@@ -446,7 +460,7 @@ impl CallCore {
             Ok(tx) => {
                 self.reinvites.insert(tx, (id, ix));
             }
-            Err(e) => tracing::warn!(call = id, leg = ix, hold, "cannot send a re-INVITE: {e}"),
+            Err(e) => tracing::warn!(call = %id, leg = ix, hold, "cannot send a re-INVITE: {e}"),
         }
     }
 
@@ -478,7 +492,7 @@ impl CallCore {
         if let Some(d) = leg.dialog.as_mut() {
             let mut rnd = || 0u32;
             if let Err(e) = d.on_response(now, &response, &mut rnd) {
-                tracing::warn!(call = id, leg = ix, "re-INVITE response: {e}");
+                tracing::warn!(call = %id, leg = ix, "re-INVITE response: {e}");
             }
         }
         if (200..300).contains(&code) {
@@ -494,7 +508,7 @@ impl CallCore {
                 }
             }
         } else {
-            tracing::info!(call = id, leg = ix, code, "hold/resume re-INVITE refused");
+            tracing::info!(call = %id, leg = ix, code, "hold/resume re-INVITE refused");
         }
         if adopted {
             return self.adopted_leg_answered(now, id, ix, (200..300).contains(&code), ep);
@@ -513,7 +527,7 @@ impl CallCore {
     /// Starts a leg's media in the call's room once it answered. Noise is
     /// removed from the customer's side toward agents (inbound) and from
     /// agents toward the customer (outbound).
-    pub(super) fn join_room(&mut self, id: u64, ix: LegIx) {
+    pub(super) fn join_room(&mut self, id: CallId, ix: LegIx) {
         let denoise = self.cfg.denoise;
         let seed = self.random() as u32;
         let Some(call) = self.calls.get(&id) else {
@@ -544,7 +558,7 @@ impl CallCore {
 
     /// Adds a leg's media to the call's room with `opts`; false when it was
     /// in already (or is gone).
-    pub(super) fn join_room_with(&mut self, id: u64, ix: LegIx, opts: LegOptions) -> bool {
+    pub(super) fn join_room_with(&mut self, id: CallId, ix: LegIx, opts: LegOptions) -> bool {
         let Some(call) = self.calls.get_mut(&id) else {
             return false;
         };
@@ -560,7 +574,7 @@ impl CallCore {
             call.codec = Some(leg.remote.codec.encoding_name().to_string());
         }
         self.out.push_back(Output::Media(MediaOp::AddLeg {
-            call: CallId(id),
+            call: id,
             leg: media,
             opts,
         }));
@@ -569,14 +583,14 @@ impl CallCore {
 
     /// Takes a leg's media out of the room (its sockets close, its port is
     /// free again).
-    pub(super) fn leave_room(&mut self, id: u64, ix: LegIx) {
+    pub(super) fn leave_room(&mut self, id: CallId, ix: LegIx) {
         let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
             return;
         };
         let (media, port, gone) = (leg.media, leg.rtp_port, leg.gone);
         if std::mem::replace(&mut leg.in_room, false) {
             self.out.push_back(Output::Media(MediaOp::RemoveLeg {
-                call: CallId(id),
+                call: id,
                 leg: media,
             }));
         }
@@ -587,7 +601,7 @@ impl CallCore {
     }
 
     /// Routes the room's audio as the model says who hears whom.
-    fn apply_topology(&mut self, id: u64) {
+    fn apply_topology(&mut self, id: CallId) {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
@@ -608,14 +622,12 @@ impl CallCore {
                 Some((leg, hears.into_iter().filter_map(media_of).collect()))
             })
             .collect();
-        self.out.push_back(Output::Media(MediaOp::Topology {
-            call: CallId(id),
-            hears,
-        }));
+        self.out
+            .push_back(Output::Media(MediaOp::Topology { call: id, hears }));
         if call.recording {
             if let Some((left, right)) = self.record_sides(id) {
                 self.out.push_back(Output::Media(MediaOp::RecordSides {
-                    call: CallId(id),
+                    call: id,
                     left,
                     right,
                 }));
@@ -623,7 +635,7 @@ impl CallCore {
         }
     }
 
-    fn send_dtmf(&mut self, id: u64, to: &[PartyId], digits: &str) {
+    fn send_dtmf(&mut self, id: CallId, to: &[PartyId], digits: &str) {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
@@ -634,7 +646,7 @@ impl CallCore {
                 .find(|l| l.party == Some(*party) && l.in_room)
             {
                 self.out.push_back(Output::Media(MediaOp::SendDtmf {
-                    call: CallId(id),
+                    call: id,
                     leg: leg.media,
                     digits: digits.to_string(),
                 }));
@@ -643,7 +655,7 @@ impl CallCore {
     }
 
     /// The record tap's sides: the customer (and dial numbers) left, agents right.
-    fn record_sides(&self, id: u64) -> Option<(Vec<LegId>, Vec<LegId>)> {
+    fn record_sides(&self, id: CallId) -> Option<(Vec<LegId>, Vec<LegId>)> {
         let call = self.calls.get(&id)?;
         let model = call.model.as_ref()?;
         let mut left = Vec::new();
@@ -661,19 +673,19 @@ impl CallCore {
 
     /// Recording (when the route records): one file per call, the customer
     /// left, agents right.
-    fn start_recording(&mut self, id: u64) {
+    fn start_recording(&mut self, id: CallId) {
         if !self.cfg.record || self.calls.get(&id).is_none_or(|c| c.recording) {
             return;
         }
         let Some((left, right)) = self.record_sides(id) else {
             return;
         };
-        let name = format!("{}-{}", self.run_id, CallId(id));
+        let name = format!("{}-{}", self.run_id, id);
         if let Some(call) = self.calls.get_mut(&id) {
             call.recording = true;
         }
         self.out.push_back(Output::Media(MediaOp::StartRecording {
-            call: CallId(id),
+            call: id,
             name,
             left,
             right,
@@ -715,7 +727,7 @@ impl CallCore {
             return;
         };
         tracing::warn!(
-            call = id,
+            call = %id,
             port = leg.rtp_port,
             "RTP port held by another process"
         );

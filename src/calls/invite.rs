@@ -167,7 +167,7 @@ impl CallCore {
             self.release_media(a.media, a.rtp_port);
             return;
         }
-        let id = self.next_call;
+        let id = CallId(self.next_call);
         self.next_call += 1;
         let mut call = Call::new(id, Route::Echo, now, vec![a], None);
         call.codec = Some(call.legs[0].remote.codec.encoding_name().to_string());
@@ -182,7 +182,7 @@ impl CallCore {
         self.join_room_with(id, 0, opts);
         let leg = self.calls[&id].legs[0].media;
         self.out.push_back(Output::Media(MediaOp::Topology {
-            call: CallId(id),
+            call: id,
             hears: vec![(leg, vec![leg])],
         }));
     }
@@ -294,7 +294,7 @@ impl CallCore {
     fn softphone_hold(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         was_held: bool,
         ep: &mut Endpoint,
@@ -321,7 +321,7 @@ impl CallCore {
         };
         match result {
             Ok(()) => self.drive(now, id, ep),
-            Err(refused) => tracing::debug!(call = id, %refused, "softphone hold/resume ignored"),
+            Err(refused) => tracing::debug!(call = %id, %refused, "softphone hold/resume ignored"),
         }
     }
 
@@ -331,13 +331,13 @@ impl CallCore {
             self.index_leg(id, ix, leg);
         }
         self.out
-            .push_back(Output::Media(MediaOp::OpenRoom { call: CallId(id) }));
+            .push_back(Output::Media(MediaOp::OpenRoom { call: id }));
         self.calls.insert(id, call);
         self.publish(now, id);
     }
 
     /// Makes a leg findable by its transaction and dialog.
-    pub(super) fn index_leg(&mut self, id: u64, ix: LegIx, leg: &Leg) {
+    pub(super) fn index_leg(&mut self, id: CallId, ix: LegIx, leg: &Leg) {
         match &leg.origin {
             Origin::Uas(u) => {
                 self.by_server_tx.insert(u.tx, (id, ix));

@@ -95,22 +95,22 @@ pub struct CallCore {
     out: VecDeque<Output>,
     next_call: u64,
     next_leg: u64,
-    calls: HashMap<u64, Call>,
+    calls: HashMap<CallId, Call>,
     /// INVITE server transactions of legs we answer.
-    by_server_tx: HashMap<ServerTxId, (u64, LegIx)>,
+    by_server_tx: HashMap<ServerTxId, (CallId, LegIx)>,
     /// INVITE client transactions of legs we place.
-    by_client_tx: HashMap<ClientTxId, (u64, LegIx)>,
+    by_client_tx: HashMap<ClientTxId, (CallId, LegIx)>,
     /// Dialogs by (Call-ID, our tag).
-    by_dialog: HashMap<CallKey, (u64, LegIx)>,
+    by_dialog: HashMap<CallKey, (CallId, LegIx)>,
     /// Media of legs, by id: where each one is now.
-    by_leg: HashMap<LegId, (u64, LegIx)>,
+    by_leg: HashMap<LegId, (CallId, LegIx)>,
     /// Dialogs of calls that ended, until when a BYE that crossed ours is
     /// still answered 200 rather than 481 (RFC 3261 §15.1.2).
     ended_dialogs: HashMap<CallKey, Instant>,
     draining: Option<Instant>,
     drain_check: Instant,
     /// When legs we place give up ringing, earliest first (stale entries skipped).
-    ring_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64, LegIx)>>,
+    ring_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, CallId, LegIx)>>,
     finished: bool,
     rng: u64,
     next_purge: Instant,
@@ -118,14 +118,14 @@ pub struct CallCore {
     /// Distinguishes this process's call names in the store.
     run_id: String,
     /// Our hold/resume re-INVITEs in flight.
-    reinvites: HashMap<ClientTxId, (u64, LegIx)>,
+    reinvites: HashMap<ClientTxId, (CallId, LegIx)>,
     /// An attended transfer in progress: the next Dial adopts this leg
     /// (call, leg) instead of placing one, for this transferor.
-    adopting: Option<(u64, LegIx, crate::callmodel::PartyId)>,
+    adopting: Option<(CallId, LegIx, crate::callmodel::PartyId)>,
     /// Our REFERs in flight (transfers toward SIP peers).
-    refers_out: HashMap<ClientTxId, (u64, LegIx)>,
+    refers_out: HashMap<ClientTxId, (CallId, LegIx)>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
-    model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>>,
+    model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, CallId)>>,
 }
 
 /// How long an ended call's dialogs are remembered, for BYEs that crossed
@@ -231,7 +231,7 @@ impl CallCore {
         if self.draining.is_none() {
             tracing::info!(calls = self.calls.len(), "draining: hanging up live calls");
             self.draining = Some(now + DRAIN_GRACE);
-            let mut ids: Vec<u64> = self.calls.keys().copied().collect();
+            let mut ids: Vec<CallId> = self.calls.keys().copied().collect();
             ids.sort_unstable();
             for id in ids {
                 self.hang_up(now, id, "shutdown", ep);
@@ -252,7 +252,7 @@ impl CallCore {
                 .and_then(|c| c.legs.get(ix))
                 .is_some_and(|l| !l.answered && !l.gone);
             if ringing {
-                tracing::info!(call = id, leg = ix, "no answer within {RING_TIMEOUT:?}");
+                tracing::info!(call = %id, leg = ix, "no answer within {RING_TIMEOUT:?}");
                 self.no_answer(now, id, ix, ep);
             }
         }

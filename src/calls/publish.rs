@@ -35,7 +35,7 @@ fn to_of(h: &Header) -> Option<&str> {
 impl CallCore {
     /// Publishes a call's view (on call events only, never per packet: the
     /// runtime reads packet counters live).
-    pub(super) fn publish(&mut self, now: Instant, id: u64) {
+    pub(super) fn publish(&mut self, now: Instant, id: CallId) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -141,7 +141,7 @@ impl CallCore {
             codec: call.codec.clone(),
         };
         self.out.push_back(Output::Ended {
-            call: CallId(call.id),
+            call: call.id,
             record,
         });
     }

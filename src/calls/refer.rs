@@ -4,6 +4,7 @@
 //! the leg it names.
 
 use super::call::{LegIx, Origin};
+use super::output::CallId;
 use super::CallCore;
 use crate::callmodel::{PartyId, PartyKind, Target};
 use crate::dial::DialNumber;
@@ -106,7 +107,7 @@ impl CallCore {
     pub(super) fn finish_refer(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         status: u16,
         reason: &str,
@@ -129,7 +130,7 @@ impl CallCore {
     /// A leg the model hung up that transferred by REFER: its media stops at
     /// once, its dialog waits for the transfer's outcome (final NOTIFY, then
     /// BYE). False when the leg has no REFER pending.
-    pub(super) fn defer_bye_for_refer(&mut self, id: u64, ix: LegIx) -> bool {
+    pub(super) fn defer_bye_for_refer(&mut self, id: CallId, ix: LegIx) -> bool {
         let pending = self
             .calls
             .get(&id)
@@ -142,7 +143,7 @@ impl CallCore {
     }
 
     /// A party answered: transferors waiting on REFER hear "200 OK" and leave.
-    pub(super) fn refers_succeeded(&mut self, now: Instant, id: u64, ep: &mut Endpoint) {
+    pub(super) fn refers_succeeded(&mut self, now: Instant, id: CallId, ep: &mut Endpoint) {
         let waiting: Vec<LegIx> = self
             .calls
             .get(&id)
@@ -289,7 +290,7 @@ impl CallCore {
         now: Instant,
         tx: ServerTxId,
         request: &Request,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         refer: &ReferRequest,
         replaces: &Replaces,
@@ -372,9 +373,9 @@ impl CallCore {
     pub(super) fn adopt_leg(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         party: PartyId,
-        (id2, k, transferor): (u64, LegIx, PartyId),
+        (id2, k, transferor): (CallId, LegIx, PartyId),
         ep: &mut Endpoint,
     ) -> bool {
         if self.calls.get(&id2).and_then(|c| c.legs.get(k)).is_none() {
@@ -440,7 +441,7 @@ impl CallCore {
     pub(super) fn adopted_leg_answered(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         ok: bool,
         ep: &mut Endpoint,
@@ -467,7 +468,7 @@ impl CallCore {
         self.join_room(id, ix);
         self.drive(now, id, ep);
         if let Err(refused) = transferred {
-            tracing::info!(call = id, %refused, "attended transfer not completed");
+            tracing::info!(call = %id, %refused, "attended transfer not completed");
         }
         self.refers_succeeded(now, id, ep);
     }

@@ -8,6 +8,7 @@
 
 use super::call::LegIx;
 use super::control::ControlError;
+use super::output::CallId;
 use super::CallCore;
 use crate::callmodel::{CallEventView, PartyId, PartyKind, Role, Target};
 use rsip::{Header, Method, Request};
@@ -32,7 +33,7 @@ impl CallCore {
 
     /// The customer's leg, when it comes from the trunk and transfers toward
     /// the trunk go by REFER.
-    fn trunk_customer_leg(&self, id: u64) -> Option<LegIx> {
+    fn trunk_customer_leg(&self, id: CallId) -> Option<LegIx> {
         let trunk = self.refer_trunk()?;
         let call = self.calls.get(&id)?;
         let model = call.model.as_ref()?;
@@ -48,7 +49,7 @@ impl CallCore {
     pub(super) fn try_refer_transfer(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         by: PartyId,
         blind_target: Option<&Target>,
         ep: &mut Endpoint,
@@ -180,7 +181,7 @@ impl CallCore {
     fn on_refer_outcome(
         &mut self,
         now: Instant,
-        id: u64,
+        id: CallId,
         ix: LegIx,
         outcome: ReferOutcome,
         ep: &mut Endpoint,
@@ -202,7 +203,7 @@ impl CallCore {
     }
 
     /// Adds an event to what the API shows of the call (the last 64).
-    pub(super) fn note(&mut self, id: u64, event: CallEventView) {
+    pub(super) fn note(&mut self, id: CallId, event: CallEventView) {
         if let Some(call) = self.calls.get_mut(&id) {
             tracing::info!(call = %call.name, ?event, "call event");
             if call.events.len() >= 64 {

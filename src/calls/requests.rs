@@ -2,6 +2,7 @@
 //! and the refusals every UAS owes (§8.2).
 
 use super::call::LegIx;
+use super::output::CallId;
 use super::CallCore;
 use crate::registrar::RegisterOutcome;
 use rsip::prelude::UntypedHeader;
@@ -73,7 +74,7 @@ impl CallCore {
     }
 
     /// The call and leg an in-dialog request belongs to.
-    pub(super) fn find_dialog(&self, request: &Request) -> Option<(u64, LegIx)> {
+    pub(super) fn find_dialog(&self, request: &Request) -> Option<(CallId, LegIx)> {
         let cid = call_id(request)?;
         let tag = to_tag(request)?;
         self.by_dialog
@@ -187,7 +188,7 @@ impl CallCore {
     }
 
     /// A leg's peer hung up (BYE): the leg is gone; a two-party call ends.
-    pub(super) fn on_leg_gone(&mut self, now: Instant, id: u64, ix: LegIx, ep: &mut Endpoint) {
+    pub(super) fn on_leg_gone(&mut self, now: Instant, id: CallId, ix: LegIx, ep: &mut Endpoint) {
         let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
             return;
         };
