@@ -314,10 +314,6 @@ impl CallCore {
         }
         let view = CallEventView::of(&event, |t| self.unix_ms(t));
         self.note(id, view);
-        self.out.push_back(Output::Event {
-            call: id,
-            event: event.clone(),
-        });
         let recording = self.calls.get(&id).is_some_and(|c| c.recording);
         match event {
             CallEvent::Ended { .. } => {

@@ -9,7 +9,7 @@
 //! SIP endpoint the core is handed, which queues them the same way.
 //! See `docs/ARCHITECTURE.md` ("The drive contract").
 
-use crate::callmodel::CallEvent;
+use crate::callmodel::CallEventView;
 use crate::media_rt::{LegOptions, LegRemote};
 use crate::store::CallRecord;
 use crate::view::{CallSummary, RegistrationView};
@@ -80,8 +80,9 @@ pub enum Output {
     },
     /// The call is over: remove it from the API's view and write `record`.
     Ended { call: CallId, record: CallRecord },
-    /// Something happened on a call under agent control (for desktops).
-    Event { call: CallId, event: CallEvent },
+    /// Something happened on a call under agent control (for desktops):
+    /// the same serialisable event the call's view lists.
+    Event { call: CallId, event: CallEventView },
     /// The registrar's bindings changed.
     Registrations(Vec<RegistrationView>),
 }

@@ -202,14 +202,16 @@ impl CallCore {
         }
     }
 
-    /// Adds an event to what the API shows of the call (the last 64).
+    /// An event of the call: added to what the API shows of it (the last
+    /// 64) and told to the runtime.
     pub(super) fn note(&mut self, id: CallId, event: CallEventView) {
         if let Some(call) = self.calls.get_mut(&id) {
             tracing::info!(call = %call.name, ?event, "call event");
             if call.events.len() >= 64 {
                 call.events.remove(0);
             }
-            call.events.push(event);
+            call.events.push(event.clone());
+            self.out.push_back(super::Output::Event { call: id, event });
         }
     }
 }

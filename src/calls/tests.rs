@@ -6,7 +6,7 @@
 
 use super::output::{CallId, LegId, MediaOp, Output};
 use super::{ActionArgs, CallControlConfig, CallCore, ControlError, PortPool};
-use crate::callmodel::{Action, CallEvent};
+use crate::callmodel::{Action, CallEventView};
 use crate::registrar::ExpiryPolicy;
 use crate::store::CallRecord;
 use crate::view::CallSummary;
@@ -46,7 +46,7 @@ struct Media {
     rooms: HashMap<CallId, Room>,
     views: HashMap<String, (CallSummary, Vec<LegId>)>,
     ended: Vec<CallRecord>,
-    events: Vec<(CallId, CallEvent)>,
+    events: Vec<(CallId, CallEventView)>,
     dtmf: Vec<(LegId, String)>,
 }
 
@@ -392,7 +392,7 @@ fn an_inbound_call_rings_the_agent_relays_180_and_bridges_the_media() {
         .media()
         .events
         .iter()
-        .any(|(c, e)| *c == id && *e == CallEvent::Connected));
+        .any(|(c, e)| *c == id && *e == CallEventView::Connected));
 
     // The customer hangs up: the BYE is carried to the agent, the call ends.
     lab.net[c].hangup(cust).unwrap();
@@ -583,7 +583,7 @@ fn consult_then_transfer_hands_the_customer_to_the_consulted_agent() {
         .media()
         .events
         .iter()
-        .any(|(_, e)| matches!(e, CallEvent::Transferred { .. })));
+        .any(|(_, e)| matches!(e, CallEventView::Transferred { .. })));
     let _ = agent2;
 }
 
@@ -804,7 +804,7 @@ fn recording_pauses_and_resumes_by_itself() {
         .media()
         .events
         .iter()
-        .any(|(_, e)| *e == CallEvent::RecordingResumed { automatic: true }));
+        .any(|(_, e)| *e == CallEventView::RecordingResumed { automatic: true }));
 }
 
 #[test]
