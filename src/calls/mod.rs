@@ -124,6 +124,9 @@ pub struct CallCore {
     adopting: Option<(CallId, LegIx, crate::callmodel::PartyId)>,
     /// Our REFERs in flight (transfers toward SIP peers).
     refers_out: HashMap<ClientTxId, (CallId, LegIx)>,
+    /// When REFER subscriptions we accepted expire, earliest first (stale
+    /// entries skipped).
+    refer_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, CallId, LegIx)>>,
     /// When call models want `handle_timeout`, earliest first (stale entries skipped).
     model_deadlines: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, CallId)>>,
 }
@@ -172,6 +175,7 @@ impl CallCore {
             reinvites: HashMap::new(),
             refers_out: HashMap::new(),
             adopting: None,
+            refer_deadlines: Default::default(),
             model_deadlines: Default::default(),
         }
     }
@@ -257,6 +261,7 @@ impl CallCore {
             }
         }
         self.model_timeouts(now, ep);
+        self.refer_timeouts(now, ep);
         if now >= self.next_purge {
             self.ended_dialogs.retain(|_, until| *until > now);
             self.registrar.purge(now);
@@ -281,7 +286,9 @@ impl CallCore {
         };
         let ring = self.ring_deadlines.peek().map(|r| r.0 .0);
         let model = self.model_deadlines.peek().map(|r| r.0 .0);
+        let refer = self.refer_deadlines.peek().map(|r| r.0 .0);
         let next = ring.map_or(next, |r| r.min(next));
+        let next = refer.map_or(next, |r| r.min(next));
         Some(model.map_or(next, |m| m.min(next)))
     }
 }

@@ -75,16 +75,68 @@ impl CallCore {
             return self.reply(now, ep, tx, &request, 403, vec![w]);
         }
         self.reply(now, ep, tx, &request, 202, vec![]);
-        // RFC 3515 §2.4.4: the first NOTIFY at once, "100 Trying".
-        let leg = &mut self.calls.get_mut(&id).expect("call above").legs[ix];
-        let mut notifier = ReferNotifier::new(&refer, true, now);
+        self.accept_refer(now, id, ix, &refer, ep);
+        self.drive(now, id, ep);
+    }
+
+    /// The REFER on leg `ix` was accepted (202): its implicit subscription
+    /// starts with NOTIFY "100 Trying" at once (RFC 3515 §2.4.4) and ends
+    /// with the transfer's outcome or, failing that, when it expires.
+    fn accept_refer(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        ix: LegIx,
+        refer: &ReferRequest,
+        ep: &mut Endpoint,
+    ) {
+        let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
+            return;
+        };
+        let mut notifier = ReferNotifier::new(refer, true, now);
         if let Some(dialog) = leg.dialog.as_mut() {
             if let Ok(notify) = notifier.notify(now, dialog, unsent_via(), 100, "Trying") {
                 ep.send_request(now, notify, leg.peer);
             }
         }
+        if let Some(at) = notifier.poll_timeout() {
+            self.refer_deadlines.push(std::cmp::Reverse((at, id, ix)));
+        }
         leg.refer = Some(notifier);
-        self.drive(now, id, ep);
+    }
+
+    /// REFER subscriptions that expired before their transfer ended: the
+    /// transferor hears `terminated;reason=timeout` (RFC 6665 §4.2.2), and a
+    /// transferor whose leg only waited for the outcome is hung up.
+    pub(super) fn refer_timeouts(&mut self, now: Instant, ep: &mut Endpoint) {
+        while let Some(std::cmp::Reverse((at, id, ix))) = self.refer_deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.refer_deadlines.pop();
+            let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) else {
+                continue;
+            };
+            let Some(notifier) = leg.refer.as_mut() else {
+                continue;
+            };
+            if notifier.poll_timeout().is_none_or(|t| t > now) {
+                continue;
+            }
+            let notify = match leg.dialog.as_mut() {
+                Some(dialog) => notifier.handle_timeout(now, dialog, unsent_via()),
+                None => None,
+            };
+            if let Some(Ok(notify)) = notify {
+                ep.send_request(now, notify, leg.peer);
+            }
+            leg.refer = None;
+            let waiting = !leg.in_room && !leg.gone;
+            tracing::info!(call = %id, leg = ix, "transfer subscription expired");
+            if waiting {
+                self.bye_leg(now, id, ix, ep);
+            }
+        }
     }
 
     /// Who a Refer-To names: a user of ours, or a dial number.
@@ -346,15 +398,7 @@ impl CallCore {
             }
         }
         self.reply(now, ep, tx, request, 202, vec![]);
-        if let Some(leg) = self.calls.get_mut(&id).and_then(|c| c.legs.get_mut(ix)) {
-            let mut notifier = ReferNotifier::new(refer, true, now);
-            if let Some(dialog) = leg.dialog.as_mut() {
-                if let Ok(n) = notifier.notify(now, dialog, unsent_via(), 100, "Trying") {
-                    ep.send_request(now, n, leg.peer);
-                }
-            }
-            leg.refer = Some(notifier);
-        }
+        self.accept_refer(now, id, ix, refer, ep);
         // The model's Dial for the consulted party adopts the far leg.
         self.adopting = Some((id2, k, party));
         self.drive(now, id, ep);

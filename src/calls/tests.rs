@@ -823,3 +823,28 @@ fn dtmf_from_the_api_goes_to_whom_the_agent_hears() {
     let customer = lab.legs(id)[0];
     assert_eq!(lab.media().dtmf, [(customer, "12#".to_string())]);
 }
+
+#[test]
+fn a_blind_refer_whose_target_rings_out_reports_failure_and_drops_the_call() {
+    let mut lab = Lab::new();
+    let agent1 = lab.agent("agent1", "127.0.0.11:5060", AnswerMode::Answer);
+    lab.agent("agent2", "127.0.0.12:5060", AnswerMode::Ring);
+    let (_, cust, mine) = lab.connected(agent1);
+    lab.net[agent1]
+        .refer(mine, "sip:agent2@127.0.0.1:5060")
+        .unwrap();
+    lab.settle();
+    assert_eq!(lab.net[agent1].get(mine).notify_statuses(), [100]);
+    lab.advance(super::RING_TIMEOUT + Duration::from_secs(1));
+    let statuses = lab.net[agent1].get(mine).notify_statuses().to_vec();
+    assert!(
+        statuses.last().is_some_and(|s| *s >= 300),
+        "the transferor hears the transfer failed: {statuses:?}"
+    );
+    let c = lab.customer;
+    assert!(lab.net[c].get(cust).state().is_terminated(), "dropped");
+    assert!(lab.media().views.is_empty() && lab.media().bound.is_empty());
+    // Nothing is left to time out (no subscription deadline spinning).
+    lab.advance(Duration::from_secs(120));
+    assert_eq!(lab.media().ended.len(), 1);
+}

@@ -130,7 +130,9 @@ impl ReferNotifier {
 
     /// At or after [`ReferNotifier::poll_timeout`]: the NOTIFY that ends the
     /// subscription with `terminated;reason=timeout`, its body the last status reported
-    /// (RFC 6665 §4.2.2). `None` before the deadline or once terminated.
+    /// (RFC 6665 §4.2.2). `None` before the deadline or once terminated; the
+    /// subscription is terminated afterwards even when the dialog could not build
+    /// the NOTIFY (`Some(Err(..))`, once).
     pub fn handle_timeout(
         &mut self,
         now: Instant,
@@ -142,7 +144,11 @@ impl ReferNotifier {
         }
         let (status, reason) = self.last.clone().unwrap_or((100, "Trying".into()));
         let state = SubscriptionState::terminated(EventReason::Timeout);
-        Some(self.build(dialog, via, state, status, &reason))
+        let notify = self.build(dialog, via, state, status, &reason);
+        // Expired is over, whether or not the dialog could still carry the
+        // NOTIFY that says so (it may have ended first).
+        self.terminated = true;
+        Some(notify)
     }
 
     /// The subscriber's response to one of our NOTIFYs. A final non-2xx (481 when it

@@ -513,3 +513,26 @@ fn replaces_option_tag_is_found_in_supported_or_require() {
     req.headers.push(Header::Require("replaces".into()));
     assert!(lists_option_tag(&req, REPLACES_OPTION_TAG));
 }
+
+#[test]
+fn a_subscription_whose_dialog_ended_expires_once_and_quietly() {
+    let mut p = Pair::new();
+    let (_, refer) = p.agent_refers("sip:carol@example.com", None);
+    let _ = p.sotto.on_request(&refer, &mut rnd()).unwrap();
+    let start = p.now;
+    let mut notifier =
+        ReferNotifier::new(&ReferRequest::from_request(&refer).unwrap(), true, start);
+    // The transferor hangs up before the transfer ends: the dialog is gone.
+    let bye = p.agent.create_request(Method::Bye, unsent_via()).unwrap();
+    let _ = p.sotto.on_request(&bye, &mut rnd()).unwrap();
+    let end = start + DEFAULT_REFER_EXPIRES;
+    assert!(matches!(
+        notifier.handle_timeout(end, &mut p.sotto, unsent_via()),
+        Some(Err(_))
+    ));
+    assert!(notifier.is_terminated());
+    assert_eq!(notifier.poll_timeout(), None, "no deadline left to spin on");
+    assert!(notifier
+        .handle_timeout(end, &mut p.sotto, unsent_via())
+        .is_none());
+}
