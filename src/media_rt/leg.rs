@@ -21,7 +21,7 @@ use super::worker::MediaEvent;
 /// One leg as a worker holds it.
 pub(super) struct WorkerLeg {
     ring: HeapCons<Slot>,
-    /// The leg's sockets, shared with its receive task: the worker sends
+    /// The leg's sockets, shared with the network thread that reads them: the worker sends
     /// through them directly (one descriptor each, no duplicate).
     socket: Arc<std::net::UdpSocket>,
     rtcp_socket: Arc<std::net::UdpSocket>,

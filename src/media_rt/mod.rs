@@ -31,14 +31,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Counters of one leg, shared with the API: written by the leg's socket task
+/// Counters of one leg, shared with the API: written by its network thread
 /// and its worker with relaxed stores, read whenever the API is asked.
 #[derive(Debug, Default)]
 pub struct LegCounters {
     pub packets_in: AtomicU64,
     pub packets_out: AtomicU64,
     pub bytes_in: AtomicU64,
-    /// Packets the socket task could not hand over (ring full, oversize).
+    /// Packets the network thread could not hand over (ring full, oversize).
     pub dropped: AtomicU64,
     pub lost: AtomicU64,
     pub late: AtomicU64,

@@ -72,14 +72,14 @@ struct RoomState {
     stopped: bool,
 }
 
-/// A running room; stops it (every leg's receive task, the worker's state)
+/// A running room; stops it (every leg's reception, the worker's state)
 /// when dropped.
 pub struct Room {
     id: u64,
     tx: mpsc::Sender<Command>,
     state: Mutex<RoomState>,
     tap_dropped: Arc<AtomicU64>,
-    /// The worker's network thread, where the legs' receive tasks run.
+    /// The worker's network thread, which reads the legs' sockets.
     io: super::net::NetThread,
 }
 
@@ -124,7 +124,7 @@ impl Room {
         let _ = self.tx.send(Command::Room(self.id, command));
     }
 
-    /// Adds a leg (its receive task starts on the worker's network thread). It
+    /// Adds a leg (the worker's network thread starts reading its sockets). It
     /// hears nobody until [`Room::set_hears`]: it is on hold, and hears
     /// [`LegOptions::hold_audio`]. A ninth leg is refused.
     pub fn add_leg(&self, leg: BoundLeg, opts: LegOptions) -> io::Result<LegKey> {
@@ -163,7 +163,7 @@ impl Room {
         Ok(key)
     }
 
-    /// Takes a leg out: its receive task stops and, once the worker lets go
+    /// Takes a leg out: the network thread stops reading it and, once the worker lets go
     /// of it, its sockets close. Whoever heard only it is then on hold.
     pub fn remove_leg(&self, leg: LegKey) -> io::Result<()> {
         let mut state = self.lock();

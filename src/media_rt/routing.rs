@@ -147,8 +147,8 @@ impl WorkerRoom {
             }
             RoomCommand::RemoveLeg(i) => {
                 if i < MAX_LEGS {
-                    // Dropping the leg closes its sockets (its receive task
-                    // was stopped by the handle).
+                    // Dropping the leg closes its sockets (the network thread
+                    // stopped reading them when the handle removed it).
                     self.legs[i] = None;
                     if let Some(slot) = Slot::new(i) {
                         let _ = self.mixer.remove(slot);
