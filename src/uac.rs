@@ -8,15 +8,16 @@ use rsip::prelude::UntypedHeader;
 use rsip::{Header, Method, Request, Response};
 use sotto_media::codec::{Codec, Frame, FRAME_DURATION, SILENT_FRAME};
 use sotto_media::ids::{RtpTimestamp, SeqNo, Ssrc};
-use sotto_media::leg::{LegConfig, LegInput, MediaLeg};
-use sotto_media::wav::{WavReader, WavSpec, WavWriter};
+use sotto_media::pipeline::{LegPipeline, PipelineConfig, PipelineStats};
+use sotto_media::wav::{WavError, WavReader, WavSpec, WavWriter};
 use sotto_sip::dialog::Dialog;
 use sotto_sip::endpoint::{ClientTxId, Endpoint, EndpointConfig, Event, Peer};
 use sotto_sip::sdp::{self, LocalMedia, LocalSession, SessionDescription};
 use sotto_sip::transaction::{Timers, Transport};
+use std::io::{Seek, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,6 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
         },
         rand::random(),
     );
-    let stats = Arc::new(MediaStats::default());
     let caller = Caller {
         target,
         dest: Peer {
@@ -116,7 +116,6 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
         play: Some(play),
         record: args.record.clone(),
         media: None,
-        stats: stats.clone(),
         outcome: None,
         done: false,
         started: false,
@@ -135,13 +134,19 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     });
     let caller = task.await.context("call task")?;
     ctrl_c.abort();
-    if let Some(media) = caller.media {
-        media.finish().await?;
-    }
+    let stats = match caller.media {
+        Some(media) => Some(media.finish().await?),
+        None => None,
+    };
+    let (sent, received, concealed) = stats.map_or((0, 0, 0), |s| {
+        (
+            s.sent.packets,
+            s.received.packets,
+            s.frames.frames_concealed,
+        )
+    });
     eprintln!(
-        "sotto call: sent {} RTP packets, received {}",
-        stats.sent.load(Ordering::Relaxed),
-        stats.received.load(Ordering::Relaxed)
+        "sotto call: sent {sent} RTP packets, received {received} ({concealed} frames concealed)"
     );
     match caller.outcome {
         Some(Ok(())) => Ok(()),
@@ -175,12 +180,6 @@ struct CallArgsLite {
     password: Option<String>,
 }
 
-#[derive(Default)]
-struct MediaStats {
-    sent: AtomicU64,
-    received: AtomicU64,
-}
-
 struct Caller {
     target: rsip::Uri,
     dest: Peer,
@@ -199,7 +198,6 @@ struct Caller {
     play: Option<Vec<Frame>>,
     record: Option<PathBuf>,
     media: Option<CallMedia>,
-    stats: Arc<MediaStats>,
     outcome: Option<Result<(), String>>,
     done: bool,
     started: bool,
@@ -340,7 +338,6 @@ impl Caller {
                         codec,
                         self.play.take().unwrap_or_default(),
                         self.record.clone(),
-                        self.stats.clone(),
                     ) {
                         Ok(m) => self.media = Some(m),
                         Err(e) => eprintln!("sotto call: media: {e}"),
@@ -456,11 +453,81 @@ impl TransactionUser for Caller {
     }
 }
 
-/// The call's audio: one task plays the WAV paced at 20 ms and records what
-/// arrives.
+/// The call's audio, sans-IO: the leg's [`LegPipeline`] (jitter buffer and
+/// concealment, no denoiser), the WAV being played and the recording. Its
+/// task ([`CallMedia`]) hands it every datagram and a tick every 20 ms.
+struct CallAudio<W: Write + Seek> {
+    pipeline: LegPipeline,
+    play: Vec<Frame>,
+    /// The next frame of `play` to send; paced by the ticks, sent or not.
+    next: usize,
+    record: Option<WavWriter<W>>,
+    /// Whether a frame has played out yet: the recording starts there.
+    heard: bool,
+    /// Idle ticks since the last frame played out, written as silence when
+    /// the next one plays (a gap keeps its length; the end is not padded).
+    idle: usize,
+}
+
+impl<W: Write + Seek> CallAudio<W> {
+    fn new(
+        config: PipelineConfig,
+        now: Instant,
+        play: Vec<Frame>,
+        record: Option<WavWriter<W>>,
+    ) -> CallAudio<W> {
+        CallAudio {
+            pipeline: LegPipeline::new(config, now),
+            play,
+            next: 0,
+            record,
+            heard: false,
+            idle: 0,
+        }
+    }
+
+    /// A datagram from the peer (a malformed one is only counted).
+    fn receive(&mut self, now: Instant, datagram: &[u8]) {
+        let _ = self.pipeline.receive(now, datagram);
+    }
+
+    /// One 20 ms tick: records what the peer's stream plays out now, and
+    /// writes our next packet (the WAV's next frame; silence once it has
+    /// run out) into `out`, when given, returning its length.
+    fn tick(&mut self, now: Instant, out: Option<&mut [u8]>) -> Result<Option<usize>, WavError> {
+        match self.pipeline.playout(now) {
+            Some(frame) => {
+                if let Some(w) = self.record.as_mut() {
+                    for _ in 0..self.idle {
+                        w.write_samples(&SILENT_FRAME)?;
+                    }
+                    w.write_samples(frame)?;
+                }
+                self.heard = true;
+                self.idle = 0;
+            }
+            None if self.heard => self.idle += 1,
+            None => {}
+        }
+        let frame = self.play.get(self.next).copied().unwrap_or(SILENT_FRAME);
+        self.next += 1;
+        Ok(out.and_then(|out| self.pipeline.send(now, &frame, out).ok()))
+    }
+
+    /// Closes the recording; the pipeline's counters.
+    fn finish(self) -> Result<PipelineStats, WavError> {
+        if let Some(w) = self.record {
+            w.finish()?;
+        }
+        Ok(self.pipeline.stats())
+    }
+}
+
+/// The task that carries [`CallAudio`]'s packets: it ticks every 20 ms and
+/// receives on the RTP socket, until stopped.
 struct CallMedia {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<PipelineStats>>,
 }
 
 impl CallMedia {
@@ -470,10 +537,9 @@ impl CallMedia {
         codec: Codec,
         play: Vec<Frame>,
         record: Option<PathBuf>,
-        stats: Arc<MediaStats>,
     ) -> anyhow::Result<CallMedia> {
         let socket = tokio::net::UdpSocket::from_std(socket)?;
-        let mut writer = match &record {
+        let writer = match &record {
             Some(p) => {
                 let f = std::fs::File::create(p)
                     .with_context(|| format!("creating {}", p.display()))?;
@@ -484,59 +550,43 @@ impl CallMedia {
             }
             None => None,
         };
+        // Our stream's SSRC and first numbers are random (RFC 3550 §5.1).
+        let config = PipelineConfig {
+            codec,
+            telephone_event: None,
+            ssrc: Ssrc(rand::random()),
+            first_seq: SeqNo(rand::random()),
+            first_timestamp: RtpTimestamp(rand::random()),
+            denoise: false,
+            seed: rand::random(),
+        };
+        let mut audio = CallAudio::new(config, Instant::now(), play, writer);
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
-        let seed: u32 = rand::random();
         let task = tokio::spawn(async move {
-            let mut leg = MediaLeg::new(LegConfig {
-                codec,
-                telephone_event: None,
-                ssrc: Ssrc(seed),
-                first_seq: SeqNo(seed as u16),
-                first_timestamp: RtpTimestamp(seed.rotate_left(7)),
-            });
             let mut tick = tokio::time::interval(FRAME_DURATION);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut next = 0usize;
             let mut out = [0u8; 1500];
-            let mut buf = bytes::BytesMut::with_capacity(16 * 1500);
+            let mut buf = [0u8; 1500];
+            // Where we send: the SDP's address, else whoever sends to us first.
             let mut latched = remote;
             while !stop2.load(Ordering::Relaxed) {
-                buf.reserve(1500);
                 tokio::select! {
                     _ = tick.tick() => {
-                        let frame = play.get(next).copied().unwrap_or(SILENT_FRAME);
-                        next += 1;
-                        if let Some(to) = latched {
-                            if let Ok(n) = leg.produce_rtp(&frame, &mut out) {
-                                if socket.send_to(&out[..n], to).await.is_ok() {
-                                    stats.sent.fetch_add(1, Ordering::Relaxed);
-                                }
-                            }
+                        let out_buf = latched.is_some().then_some(&mut out[..]);
+                        let sent = audio.tick(Instant::now(), out_buf)?;
+                        if let (Some(n), Some(to)) = (sent, latched) {
+                            let _ = socket.send_to(&out[..n], to).await;
                         }
                     }
-                    r = socket.recv_buf_from(&mut buf) => {
-                        let Ok((_, from)) = r else { continue };
+                    r = socket.recv_from(&mut buf) => {
+                        let Ok((n, from)) = r else { continue };
                         latched.get_or_insert(from);
-                        let datagram = buf.split().freeze();
-                        if let Ok(LegInput::Frame(info)) = leg.on_rtp(Instant::now(), datagram) {
-                            stats.received.fetch_add(1, Ordering::Relaxed);
-                            if let Some(w) = writer.as_mut() {
-                                // Keep the timeline: what never came is silence.
-                                let gap = (info.skipped_samples as usize).min(8000 * 10);
-                                for _ in 0..gap / 160 {
-                                    w.write_samples(&SILENT_FRAME)?;
-                                }
-                                w.write_samples(leg.frame())?;
-                            }
-                        }
+                        audio.receive(Instant::now(), &buf[..n]);
                     }
                 }
             }
-            if let Some(w) = writer {
-                w.finish()?;
-            }
-            Ok(())
+            Ok(audio.finish()?)
         });
         Ok(CallMedia { stop, task })
     }
@@ -545,8 +595,129 @@ impl CallMedia {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    async fn finish(self) -> anyhow::Result<()> {
+    async fn finish(self) -> anyhow::Result<PipelineStats> {
         self.stop();
         self.task.await.context("media task")?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sotto_media::ids::PayloadType;
+    use sotto_media::rtp_packet::parse_header;
+    use sotto_media::rtp_sender::RtpSender;
+    use std::fs::File;
+    use std::io::BufWriter;
+
+    const AMPLITUDE: f64 = 8000.0;
+
+    fn config() -> PipelineConfig {
+        PipelineConfig {
+            codec: Codec::Pcmu,
+            telephone_event: None,
+            ssrc: Ssrc(0x5077),
+            first_seq: SeqNo(40),
+            first_timestamp: RtpTimestamp(9000),
+            denoise: false,
+            seed: 1,
+        }
+    }
+
+    /// Frame `n` of a 440 Hz sine.
+    fn sine(n: usize) -> Frame {
+        let mut frame = SILENT_FRAME;
+        for (i, s) in frame.iter_mut().enumerate() {
+            let t = (n * 160 + i) as f64 / 8000.0;
+            *s = (AMPLITUDE * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16;
+        }
+        frame
+    }
+
+    fn rms(samples: &[i16]) -> f64 {
+        let sum: f64 = samples.iter().map(|&s| f64::from(s).powi(2)).sum();
+        (sum / samples.len().max(1) as f64).sqrt()
+    }
+
+    #[test]
+    fn what_plays_out_is_recorded_and_a_gap_keeps_its_length_in_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heard.wav");
+        let writer = WavWriter::new(
+            BufWriter::new(File::create(&path).unwrap()),
+            WavSpec::TELEPHONE_MONO,
+        )
+        .unwrap();
+        let t0 = Instant::now();
+        let mut audio = CallAudio::new(config(), t0, Vec::new(), Some(writer));
+        // The peer: a second of sine, a second of suppressed silence (the
+        // timestamp moves on, RFC 3551 §4.1), another second of sine.
+        let mut peer = RtpSender::new(Ssrc(7), SeqNo(65500), RtpTimestamp(1), PayloadType::PCMU);
+        let mut packet = [0u8; 200];
+        let mut payload = [0u8; 160];
+        for tick in 0..170u32 {
+            let now = t0 + FRAME_DURATION * tick;
+            let talking = tick < 50 || (100..150).contains(&tick);
+            if tick == 100 {
+                peer.skip(50 * 160);
+            }
+            if talking {
+                Codec::Pcmu.encode(&sine(tick as usize), &mut payload);
+                let n = peer.packetize(&payload, &mut packet).unwrap();
+                audio.receive(now, &packet[..n]);
+            }
+            assert_eq!(audio.tick(now, None).unwrap(), None);
+        }
+        let stats = audio.finish().unwrap();
+        assert_eq!(stats.received.packets, 100);
+        assert_eq!(stats.frames.frames_played, 100);
+
+        let heard: Vec<i16> = hound::WavReader::open(&path)
+            .unwrap()
+            .into_samples::<i16>()
+            .map(Result::unwrap)
+            .collect();
+        // From the first frame heard: 3 s, the gap included, then the few
+        // frames concealed before the stream counts as idle.
+        let frames = heard.len() / 160;
+        assert!((150..=162).contains(&frames), "{frames} frames recorded");
+        assert_eq!(heard.len() % 160, 0);
+        let sine_rms = AMPLITUDE / 2f64.sqrt();
+        let first = rms(&heard[..50 * 160]);
+        let second = rms(&heard[100 * 160..150 * 160]);
+        assert!(first > 0.9 * sine_rms, "first second at RMS {first:.0}");
+        assert!(second > 0.9 * sine_rms, "third second at RMS {second:.0}");
+        // Past the concealment of the first missing frames, the gap is silence.
+        assert!(heard[65 * 160..95 * 160].iter().all(|&s| s == 0));
+    }
+
+    #[test]
+    fn the_wav_is_sent_paced_by_the_ticks_then_silence() {
+        let t0 = Instant::now();
+        let play: Vec<Frame> = (0..3).map(sine).collect();
+        let mut audio =
+            CallAudio::<std::io::Cursor<Vec<u8>>>::new(config(), t0, play.clone(), None);
+        let mut out = [0u8; 1500];
+        // The peer's address is not known yet: frame 0 goes by unsent.
+        assert_eq!(audio.tick(t0, None).unwrap(), None);
+        let mut expected = [0u8; 160];
+        for tick in 1..5u32 {
+            let now = t0 + FRAME_DURATION * tick;
+            let n = audio
+                .tick(now, Some(&mut out[..]))
+                .unwrap()
+                .expect("a packet");
+            let (header, range) = parse_header(&out[..n]).unwrap();
+            assert_eq!(header.ssrc, Ssrc(0x5077));
+            assert_eq!(header.sequence, SeqNo(40 + tick as u16 - 1));
+            assert_eq!(header.timestamp, RtpTimestamp(9000 + 160 * (tick - 1)));
+            assert_eq!(header.payload_type, PayloadType::PCMU);
+            let frame = play.get(tick as usize).copied().unwrap_or(SILENT_FRAME);
+            Codec::Pcmu.encode(&frame, &mut expected);
+            assert_eq!(&out[range], &expected[..], "tick {tick}");
+        }
+        let stats = audio.finish().unwrap();
+        assert_eq!(stats.sent.packets, 4);
+        assert_eq!(stats.received.packets, 0);
     }
 }

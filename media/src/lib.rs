@@ -19,8 +19,8 @@
 //! 3. `send(now, &frame, &mut buf)` writes our packet for the peer; `poll_rtcp` our
 //!    reports when due; `poll_event` hands over the digits the peer pressed.
 //!
-//! [`MediaLeg`] is the bare RTP session underneath (receiver statistics and our
-//! sender); `sotto call` uses it directly. [`Mixer`] is the N−1 conference mixer.
+//! The media workers drive a pipeline per leg; `sotto call` drives one for its single
+//! leg. [`Mixer`] is the N−1 conference mixer.
 //!
 //! Files: [`wav`] reads and writes the WAV files `sotto call --play/--record` uses;
 //! [`recorder`] is a call recording's timeline (pauses as silence) and its stereo WAV.
@@ -34,7 +34,6 @@ pub mod error;
 pub mod g711;
 pub mod ids;
 pub mod jitter;
-pub mod leg;
 pub mod mixer;
 pub mod moh;
 pub mod pipeline;
@@ -57,7 +56,6 @@ pub use dtmf::{Dtmf, DtmfEvent, DtmfReceiver, DtmfSender};
 pub use error::{Error, PeerMisbehaved};
 pub use ids::{ExtSeqNo, PayloadType, RtpTimestamp, SeqNo, Ssrc};
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, PushOutcome, Refused};
-pub use leg::{FrameInfo, Ignored, LegConfig, LegInput, MediaLeg, RtpCounters};
 pub use mixer::{Mixer, MixerError, MAX_PARTICIPANTS};
 pub use plc::{Concealer, Concealment};
 pub use recorder::{Pause, Recording, RecordingSummary, StereoWavStream};
