@@ -53,7 +53,7 @@ pub enum Command {
 }
 
 /// One leg's media as the runtime holds it.
-struct MediaLeg {
+struct RuntimeLeg {
     /// Bound, not yet in a room.
     pending: Option<BoundLeg>,
     /// Where the leg sends; read by its worker.
@@ -80,7 +80,7 @@ pub struct Runtime {
     store: StoreHandle,
     recorder: Option<Recorder>,
     media_ip: IpAddr,
-    legs: HashMap<LegId, MediaLeg>,
+    legs: HashMap<LegId, RuntimeLeg>,
     calls: HashMap<CallId, CallMedia>,
     /// A room's id (in media events) → its call.
     rooms: HashMap<u64, CallId>,
@@ -171,7 +171,7 @@ impl Runtime {
             MediaOp::Bind { leg, port } => {
                 match BoundLeg::bind(self.media_ip, port, sotto_media::codec::Codec::Pcmu) {
                     Some(bound) => {
-                        let media = MediaLeg {
+                        let media = RuntimeLeg {
                             remote: bound.remote(),
                             counters: bound.counters.clone(),
                             pending: Some(bound),
