@@ -11,12 +11,14 @@ pub mod api;
 pub mod audio;
 pub mod baresip;
 pub mod http;
+pub mod lab;
 pub mod phone;
 pub mod ports;
 pub mod rawsip;
 pub mod rawua;
 pub mod sipp;
 pub mod sotto;
+pub mod ua;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
