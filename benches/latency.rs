@@ -11,9 +11,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::rawsip::{self, Request, UdpSip};
 use common::sotto::Sotto;
-use std::net::UdpSocket;
+use common::ua::{answered, Ua};
 use std::time::{Duration, Instant};
 
 const BURSTS: usize = 12;
@@ -47,20 +46,14 @@ fn measure(denoise: &str) -> Vec<f64> {
     let config = dir.path().join("sotto.toml");
     std::fs::write(&config, format!("[routes]\ndenoise = \"{denoise}\"\n")).unwrap();
     let sotto = Sotto::start_with(&["--config", config.to_str().unwrap()]);
-    let sip = UdpSip::new(sotto.sip);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut invite = Request::new("INVITE", &sotto.uri("echo"));
-    invite.body = rawsip::sdp_offer_pcmu(media.local_addr().unwrap());
-    let ok = sip
-        .transact(&invite, Duration::from_secs(5))
-        .expect("answer");
-    assert_eq!(ok.status, 200);
-    let remote = rawsip::sdp_audio(&ok.body).expect("SDP answer").addr;
-    let mut ack = Request::new("ACK", &sotto.uri("echo"));
-    ack.call_id = invite.call_id.clone();
-    ack.from_tag = invite.from_tag.clone();
-    ack.to = format!("<{}>;tag={}", sotto.uri("echo"), ok.to_tag().unwrap());
-    sip.send(&ack);
+    // The test UA places the call (PCMU offer, ACK); its RTP socket is driven here.
+    let ua = Ua::builder("latency", sotto.sip).manual_media().start();
+    let call = ua.call(&sotto.uri("echo"));
+    call.wait(Duration::from_secs(5), "answered", answered);
+    let remote = call
+        .read(|c| c.negotiated().map(|n| n.remote_rtp))
+        .expect("SDP answer");
+    let media = call.media.socket();
 
     let receiver = media.try_clone().unwrap();
     let total = 50 + PERIOD * BURSTS + 25;

@@ -1,154 +1,29 @@
 //! Call control (`docs/call-control.md`) end to end: a real `sotto serve`, agents' actions
-//! over the HTTP API, and test phones on 127.0.0.1 (`common::phone`) that each
-//! send a tone of their own, so every check is what a party hears: the held
-//! customer hears music on hold and no agent, the consulted agent hears only
-//! the consulting one, a conference hears everybody but itself.
+//! over the HTTP API, and test phones on 127.0.0.1 (`common::ua`, in the lab of
+//! `common::lab`) that each send a tone of their own, so every check is what a party
+//! hears: the held customer hears music on hold and no agent, the consulted agent hears
+//! only the consulting one, a conference hears everybody but itself.
 //!
 //! Noise removal is off in these calls: RNNoise is free to treat a steady
-//! tone as noise. The tests take turns (`SERIAL`): eight media-heavy calls at
+//! tone as noise. The tests take turns (`serial`): eight media-heavy calls at
 //! once on a small machine would test the machine.
 
 mod common;
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::http::{self, HttpResponse};
-use common::phone::{tone_level, tone_levels, Answer, Call, Dir, Phase, Phone};
+use common::http::HttpResponse;
+use common::lab::{
+    assert_hears, customer_calls_agent1, listen, serial, Lab, AGENT1, AGENT2, CUSTOMER, NOT_HEARD,
+    WAIT,
+};
 use common::sipp::Sipp;
-use common::sotto::Sotto;
+use common::ua::{answered, bye_received, tone_level, AnswerMode, CallState, Direction, UaCall};
 use serde_json::{json, Value};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-const CUSTOMER: f64 = 1000.0;
-const AGENT1: f64 = 1200.0;
-const AGENT2: f64 = 1400.0;
 /// The trunk's calls, in the order they arrive (none near the music's notes
 /// and partials: 440–880 Hz and their octaves).
 const TRUNK: [f64; 6] = [1600.0, 2000.0, 2200.0, 2400.0, 2600.0, 2800.0];
-
-/// A tone this loud is heard; one this faint is not (a phone sends 2500).
-const HEARD: f64 = 700.0;
-const NOT_HEARD: f64 = 200.0;
-
-const WAIT: Duration = Duration::from_secs(5);
-/// Jitter buffers and routing settle after a change before we listen.
-const SETTLE: Duration = Duration::from_millis(400);
-const LISTEN: Duration = Duration::from_millis(1200);
-
-/// A sotto with noise removal off and, with `trunk`, a trunk phone that
-/// answers every dial number (a fresh RTP socket and the next [`TRUNK`] tone
-/// per call).
-struct Lab {
-    sotto: Sotto,
-    trunk: Option<Phone>,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn start(trunk: bool) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let port = common::ports::free_port();
-        let mut cfg = String::from("[routes]\ndenoise = \"off\"\n");
-        if trunk {
-            cfg.push_str(&format!(
-                "[trunk]\nuri = \"sip:{{number}}@127.0.0.1:{port}\"\n"
-            ));
-        }
-        let path = dir.path().join("sotto.toml");
-        std::fs::write(&path, cfg).unwrap();
-        let sotto = Sotto::start_with(&["--config", path.to_str().unwrap()]);
-        let trunk = trunk.then(|| Phone::at("trunk", port, sotto.sip, &TRUNK));
-        Lab {
-            sotto,
-            trunk,
-            _dir: dir,
-        }
-    }
-
-    fn trunk(&self) -> &Phone {
-        self.trunk.as_ref().expect("a trunk")
-    }
-
-    /// A registered agent phone sending `tone`.
-    fn agent(&self, user: &str, tone: f64) -> Phone {
-        let p = Phone::new(user, self.sotto.sip, &[tone]);
-        p.register(user, user);
-        p
-    }
-
-    fn customer(&self) -> Phone {
-        Phone::new("customer", self.sotto.sip, &[CUSTOMER])
-    }
-
-    fn post(&self, path: &str, body: Option<Value>) -> HttpResponse {
-        http::post(self.sotto.http, path, body.as_ref(), WAIT)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-    }
-
-    /// `POST /v1/calls/{id}/{action}`.
-    fn act(&self, id: &str, action: &str, body: Value) -> HttpResponse {
-        let body = (body != Value::Null).then_some(body);
-        self.post(&format!("/v1/calls/{id}/{action}"), body)
-    }
-
-    /// An action that must succeed; returns the answer's `control` view.
-    fn act_ok(&self, id: &str, action: &str, body: Value) -> Value {
-        let r = self.act(id, action, body);
-        assert_eq!(r.status, 200, "{action}: {}", r.text());
-        r.json()["control"].clone()
-    }
-
-    /// An action the call model must refuse with `rule`.
-    fn act_refused(&self, id: &str, action: &str, body: Value, rule: &str) {
-        let r = self.act(id, action, body);
-        assert_eq!(r.status, 409, "{action} should be refused: {}", r.text());
-        let j = r.json();
-        assert_eq!(j["rule"], rule, "{action}: {j}");
-        assert_eq!(j["action"], action, "{action}: {j}");
-        assert!(j["error"].as_str().is_some_and(|e| !e.is_empty()), "{j}");
-    }
-
-    fn view(&self, id: &str) -> Value {
-        let r = self.sotto.get(&format!("/v1/calls/{id}"));
-        assert_eq!(r.status, 200, "GET call {id}: {}", r.text());
-        r.json()
-    }
-
-    /// Polls `GET /v1/calls/{id}` until `f` holds.
-    fn wait_view(&self, id: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-        let mut last = Value::Null;
-        let got = common::poll_until(WAIT, || {
-            last = self.view(id);
-            f(&last).then(|| last.clone())
-        });
-        got.unwrap_or_else(|| panic!("call {id}: not {what} within {WAIT:?}; last view: {last:#}"))
-    }
-
-    fn wait_state(&self, id: &str, state: &str) -> Value {
-        self.wait_view(id, &format!("in state {state}"), |v| {
-            v["control"]["state"] == state
-        })
-    }
-
-    /// The id of the one live call under control.
-    fn call_id(&self) -> String {
-        let got = common::poll_until(WAIT, || {
-            let list = self.sotto.get("/v1/calls").json();
-            list.as_array()?
-                .iter()
-                .rev()
-                .find(|c| !c["control"].is_null())
-                .and_then(|c| c["id"].as_str().map(str::to_string))
-        });
-        got.expect("a call under control in GET /v1/calls")
-    }
-}
 
 /// What a party may do, from a view (`control` or a whole call).
 fn allowed(view: &Value, user: &str) -> Vec<String> {
@@ -183,57 +58,6 @@ fn events(view: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The customer calls agent1, who answers: the call id and both ends.
-fn customer_calls_agent1(
-    lab: &Lab,
-    customer: &Phone,
-    agent1: &Phone,
-) -> (String, Arc<Call>, Arc<Call>) {
-    let before = agent1.calls().len();
-    let cust = customer.invite(&lab.sotto.uri("agent1"));
-    cust.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
-    let agent = agent1.wait_call(before + 1, WAIT);
-    agent.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
-    let id = lab.call_id();
-    lab.wait_state(&id, "connected");
-    (id, cust, agent)
-}
-
-/// Lets routing settle, listens, and returns what each call heard.
-fn listen(calls: &[&Call]) -> Vec<Vec<i16>> {
-    std::thread::sleep(SETTLE);
-    let from = Instant::now();
-    std::thread::sleep(LISTEN);
-    let to = Instant::now();
-    calls
-        .iter()
-        .map(|c| c.media.samples_between(from, to))
-        .collect()
-}
-
-/// `who` heard every tone of `heard` and none of `not_heard`.
-fn assert_hears(who: &str, samples: &[i16], heard: &[f64], not_heard: &[f64]) {
-    let all: Vec<f64> = heard.iter().chain(not_heard).copied().collect();
-    let levels = tone_levels(samples, &all);
-    assert!(
-        samples.len() >= 4000,
-        "{who} received only {} samples in {LISTEN:?}",
-        samples.len()
-    );
-    for &t in heard {
-        assert!(
-            tone_level(samples, t) > HEARD,
-            "{who} should hear the {t} Hz tone; levels {levels:?}"
-        );
-    }
-    for &t in not_heard {
-        assert!(
-            tone_level(samples, t) < NOT_HEARD,
-            "{who} should not hear the {t} Hz tone; levels {levels:?}"
-        );
-    }
-}
-
 /// Music on hold: sound most of the time (the phrase has short rests).
 fn assert_music(who: &str, samples: &[i16]) {
     let voiced = common::audio::voiced_fraction(samples, 8000);
@@ -244,13 +68,13 @@ fn assert_music(who: &str, samples: &[i16]) {
     );
 }
 
-fn is_hold(d: Dir) -> bool {
-    matches!(d, Dir::SendOnly | Dir::Inactive)
+fn is_hold(d: Direction) -> bool {
+    matches!(d, Direction::SendOnly | Direction::Inactive)
 }
 
 /// The RTP a party received is one stream: one SSRC, sequence +1 and
 /// timestamp +160 per packet (rustpbx #254: a new stream after hold).
-fn assert_continuous(who: &str, call: &Call) {
+fn assert_continuous(who: &str, call: &UaCall) {
     let pkts: Vec<_> = call
         .media
         .packets()
@@ -276,7 +100,7 @@ fn assert_continuous(who: &str, call: &Call) {
 #[test]
 fn hold_plays_music_to_the_customer_and_resume_offers_sendrecv() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     let (id, cust, agent) = customer_calls_agent1(&lab, &customer, &agent1);
@@ -295,20 +119,24 @@ fn hold_plays_music_to_the_customer_and_resume_offers_sendrecv() {
     assert_hears_nothing_of("agent1 (customer held)", &heard[1], CUSTOMER);
 
     lab.act_refused(&id, "end", json!({}), "held-call-cannot-end");
-    assert_eq!(cust.phase(), Phase::Answered, "a refused end ends nothing");
+    assert_eq!(
+        cust.state(),
+        CallState::Confirmed,
+        "a refused end ends nothing"
+    );
 
     let v = lab.act_ok(&id, "resume", json!({}));
     assert_eq!(v["state"], "connected", "{v:#}");
     // FreeSWITCH #1144: the unhold offer must be sendrecv, never recvonly.
-    assert_eq!(cust.wait_offer(2, WAIT), Dir::SendRecv);
+    assert_eq!(cust.wait_offer(2, WAIT), Direction::SendRecv);
     let heard = listen(&[&cust, &agent]);
     assert_hears("customer (resumed)", &heard[0], &[AGENT1], &[]);
     assert_hears("agent1 (resumed)", &heard[1], &[CUSTOMER], &[]);
     assert_continuous("customer", &cust);
 
     lab.act_ok(&id, "end", json!({}));
-    cust.wait(WAIT, "hung up by sotto", |i| i.bye_received);
-    agent.wait(WAIT, "hung up by sotto", |i| i.bye_received);
+    cust.wait(WAIT, "hung up by sotto", bye_received);
+    agent.wait(WAIT, "hung up by sotto", bye_received);
 }
 
 fn assert_hears_nothing_of(who: &str, samples: &[i16], tone: f64) {
@@ -323,10 +151,10 @@ fn assert_hears_nothing_of(who: &str, samples: &[i16], tone: f64) {
 #[test]
 fn consult_then_transfer_hands_the_customer_to_agent2() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
-    agent2.set_answer(Answer::After(Duration::from_millis(1500)));
+    agent2.set_answer(AnswerMode::AnswerAfter(Duration::from_millis(1500)));
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
 
@@ -350,7 +178,7 @@ fn consult_then_transfer_hands_the_customer_to_agent2() {
     );
 
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    a2.wait(WAIT, "answered", answered);
     let v = lab.wait_view(&id, "consulting with transfer allowed", |v| {
         let a = allowed(v, "agent1");
         v["control"]["state"] == "consulting"
@@ -365,9 +193,9 @@ fn consult_then_transfer_hands_the_customer_to_agent2() {
     assert_hears("agent2 (consult)", &heard[2], &[AGENT1], &[CUSTOMER]);
 
     let v = lab.act_ok(&id, "transfer", json!({}));
-    a1.wait(WAIT, "hung up after the transfer", |i| i.bye_received);
+    a1.wait(WAIT, "hung up after the transfer", bye_received);
     // FreeSWITCH #2230: the customer is taken off hold with a sendrecv offer.
-    assert_eq!(cust.wait_offer(2, WAIT), Dir::SendRecv);
+    assert_eq!(cust.wait_offer(2, WAIT), Direction::SendRecv);
     assert_eq!(v["state"], "connected", "{v:#}");
     let heard = listen(&[&cust, &a2]);
     assert_hears("customer (transferred)", &heard[0], &[AGENT2], &[AGENT1]);
@@ -379,27 +207,26 @@ fn consult_then_transfer_hands_the_customer_to_agent2() {
     );
 
     lab.act_ok(&id, "end", json!({"agent": "agent2"}));
-    cust.wait(WAIT, "hung up", |i| i.bye_received);
-    a2.wait(WAIT, "hung up", |i| i.bye_received);
+    cust.wait(WAIT, "hung up", bye_received);
+    a2.wait(WAIT, "hung up", bye_received);
 }
 
 /// 3. A consult that is refused (busy) or cannot ring (not registered).
 #[test]
 fn failed_consult_leaves_the_customer_held_and_resume_works() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
-    agent2.set_answer(Answer::Reject {
-        code: 486,
-        after: Duration::from_millis(500),
-    });
+    agent2.set_answer(AnswerMode::RejectAfter(486, Duration::from_millis(500)));
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
 
     lab.act_ok(&id, "consult", json!({"target": "agent2"}));
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "refused", |i| i.phase == Phase::Refused(486));
+    a2.wait(WAIT, "refused", |c| {
+        c.final_code() == Some(486) && c.state().is_terminated()
+    });
     let v = lab.wait_view(&id, "told the consult failed", |v| {
         events(v).iter().any(|e| e == "consult-failed")
     });
@@ -412,13 +239,13 @@ fn failed_consult_leaves_the_customer_held_and_resume_works() {
         events(v).iter().filter(|e| *e == "consult-failed").count() == 2
     });
     assert_eq!(v["control"]["state"], "held", "{v:#}");
-    assert_eq!(cust.phase(), Phase::Answered);
+    assert_eq!(cust.state(), CallState::Confirmed);
     assert_eq!(cust.offers().len(), 1, "no other re-INVITE to the customer");
     let heard = listen(&[&cust]);
     assert_music("customer (still held)", &heard[0]);
 
     lab.act_ok(&id, "resume", json!({}));
-    assert_eq!(cust.wait_offer(2, WAIT), Dir::SendRecv);
+    assert_eq!(cust.wait_offer(2, WAIT), Direction::SendRecv);
     let heard = listen(&[&cust, &a1]);
     assert_hears("customer (resumed)", &heard[0], &[AGENT1], &[]);
     assert_hears("agent1 (resumed)", &heard[1], &[CUSTOMER], &[]);
@@ -429,7 +256,7 @@ fn failed_consult_leaves_the_customer_held_and_resume_works() {
 #[test]
 fn conference_of_eight_everybody_hears_everybody_else() {
     let _turn = serial();
-    let lab = Lab::start(true);
+    let lab = Lab::start(&TRUNK, "");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
@@ -439,7 +266,7 @@ fn conference_of_eight_everybody_hears_everybody_else() {
         let v = lab.act_ok(&id, "consult", json!({"target": number}));
         assert_eq!(v["state"], "consult-requested", "consult #{k}: {v:#}");
         let leg = lab.trunk().wait_call(k + 1, WAIT);
-        leg.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+        leg.wait(WAIT, "answered", answered);
         lab.wait_state(&id, "consulting");
         let v = lab.act_ok(&id, "conference", json!({}));
         assert_eq!(v["state"], "conference", "conference #{k}: {v:#}");
@@ -472,18 +299,18 @@ fn conference_of_eight_everybody_hears_everybody_else() {
     assert!(
         offers
             .chunks(2)
-            .all(|p| is_hold(p[0]) && p[1] == Dir::SendRecv),
+            .all(|p| is_hold(p[0]) && p[1] == Direction::SendRecv),
         "hold then sendrecv per consult: {offers:?}"
     );
 
     let trunk_calls = lab.trunk().calls();
-    let mut who: Vec<(String, &Call)> = vec![("customer".into(), &cust), ("agent1".into(), &a1)];
+    let mut who: Vec<(String, &UaCall)> = vec![("customer".into(), &cust), ("agent1".into(), &a1)];
     for (k, c) in trunk_calls.iter().enumerate() {
         who.push((format!("dial number #{k}"), c));
     }
-    let calls: Vec<&Call> = who.iter().map(|(_, c)| *c).collect();
+    let calls: Vec<&UaCall> = who.iter().map(|(_, c)| *c).collect();
     let heard = listen(&calls);
-    let tones: Vec<f64> = who.iter().map(|(_, c)| c.media.tone).collect();
+    let tones: Vec<f64> = who.iter().map(|(_, c)| c.media.tone()).collect();
     for (i, (name, _)) in who.iter().enumerate() {
         let others: Vec<f64> = tones
             .iter()
@@ -495,7 +322,7 @@ fn conference_of_eight_everybody_hears_everybody_else() {
     }
     lab.act_ok(&id, "end", json!({}));
     for (name, c) in &who {
-        c.wait(WAIT, &format!("{name} hung up"), |i| i.bye_received);
+        c.wait(WAIT, &format!("{name} hung up"), bye_received);
     }
 }
 
@@ -503,16 +330,16 @@ fn conference_of_eight_everybody_hears_everybody_else() {
 #[test]
 fn blind_transfer_to_agent_and_to_dial_number() {
     let _turn = serial();
-    let lab = Lab::start(true);
+    let lab = Lab::start(&TRUNK, "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let customer = lab.customer();
 
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     lab.act_ok(&id, "blind-transfer", json!({"target": "agent2"}));
-    a1.wait(WAIT, "hung up by the transfer", |i| i.bye_received);
+    a1.wait(WAIT, "hung up by the transfer", bye_received);
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    a2.wait(WAIT, "answered", answered);
     lab.wait_state(&id, "connected");
     let heard = listen(&[&cust, &a2]);
     assert_hears(
@@ -524,23 +351,23 @@ fn blind_transfer_to_agent_and_to_dial_number() {
     assert_hears("agent2 (blind)", &heard[1], &[CUSTOMER], &[]);
     assert_eq!(
         cust.offers().last().copied(),
-        Some(Dir::SendRecv),
+        Some(Direction::SendRecv),
         "the customer is not left held: {:?}",
         cust.offers()
     );
     lab.act_ok(&id, "end", json!({"agent": "agent2"}));
-    cust.wait(WAIT, "hung up", |i| i.bye_received);
+    cust.wait(WAIT, "hung up", bye_received);
 
     // "transfer" with a target is a blind transfer too.
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     lab.act_ok(&id, "transfer", json!({"target": "+12015550123"}));
-    a1.wait(WAIT, "hung up by the transfer", |i| i.bye_received);
+    a1.wait(WAIT, "hung up by the transfer", bye_received);
     let far = lab.trunk().wait_call(1, WAIT);
-    far.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    far.wait(WAIT, "answered", answered);
     assert!(
-        far.info().request_user.contains("12015550123"),
+        far.request_user().contains("12015550123"),
         "the trunk was asked for {:?}",
-        far.info().request_user
+        far.request_user()
     );
     lab.wait_state(&id, "connected");
     let heard = listen(&[&cust, &far]);
@@ -552,30 +379,30 @@ fn blind_transfer_to_agent_and_to_dial_number() {
     );
     assert_hears("dial number (blind)", &heard[1], &[CUSTOMER], &[]);
     // Nobody with controls is left: the customer hangs up.
-    customer.hang_up(&cust);
-    far.wait(WAIT, "hung up", |i| i.bye_received);
+    cust.hang_up();
+    far.wait(WAIT, "hung up", bye_received);
 }
 
 /// 6. The customer hangs up during a consult: the agents stay.
 #[test]
 fn customer_hanging_up_during_consult_leaves_the_agents_talking() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     lab.act_ok(&id, "consult", json!({"target": "agent2"}));
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    a2.wait(WAIT, "answered", answered);
     lab.wait_state(&id, "consulting");
 
-    customer.hang_up(&cust);
+    cust.hang_up();
     let v = lab.wait_state(&id, "post-call");
     assert!(events(&v).iter().any(|e| e == "post-call"), "{v:#}");
     let heard = listen(&[&a1, &a2]);
     assert!(
-        !a1.info().bye_received && !a2.info().bye_received,
+        !a1.bye_received() && !a2.bye_received(),
         "the agents' legs stay up"
     );
     assert_hears("agent1 (post-call)", &heard[0], &[AGENT2], &[CUSTOMER]);
@@ -586,17 +413,17 @@ fn customer_hanging_up_during_consult_leaves_the_agents_talking() {
         json!({"target": "agent3"}),
         "post-call-no-new-parties",
     );
-    agent2.hang_up(&a2);
-    a1.wait(WAIT, "hung up once alone", |i| i.bye_received);
+    a2.hang_up();
+    a1.wait(WAIT, "hung up once alone", bye_received);
 }
 
 /// 7. An agent calls a dial number: the agent's phone rings first.
 #[test]
 fn originate_rings_the_agent_first_then_the_trunk() {
     let _turn = serial();
-    let lab = Lab::start(true);
+    let lab = Lab::start(&TRUNK, "");
     let agent1 = lab.agent("agent1", AGENT1);
-    agent1.set_answer(Answer::After(Duration::from_millis(1000)));
+    agent1.set_answer(AnswerMode::AnswerAfter(Duration::from_millis(1000)));
     let r = lab.post(
         "/v1/calls",
         Some(json!({"agent": "agent1", "target": "+12015532447"})),
@@ -604,38 +431,38 @@ fn originate_rings_the_agent_first_then_the_trunk() {
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["id"].as_str().expect("an id").to_string();
     let mine = agent1.wait_call(1, WAIT);
-    assert_eq!(mine.phase(), Phase::Ringing);
+    assert_eq!(mine.state(), CallState::Ringing);
     assert!(
         lab.trunk().calls().is_empty(),
         "the trunk waits for the agent"
     );
-    mine.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    mine.wait(WAIT, "answered", answered);
     let far = lab.trunk().wait_call(1, WAIT);
-    let (agent_answered, trunk_rang) = (mine.info().answered_at.unwrap(), far.info().created_at);
+    let (agent_answered, trunk_rang) = (mine.answered_at().unwrap(), far.created_at());
     assert!(
         trunk_rang >= agent_answered,
         "the trunk rang before the agent answered"
     );
     assert!(
-        far.info().request_user.contains("12015532447"),
+        far.request_user().contains("12015532447"),
         "{:?}",
-        far.info()
+        far.request_user()
     );
-    far.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    far.wait(WAIT, "answered", answered);
     lab.wait_state(&id, "connected");
     let heard = listen(&[&mine, &far]);
     assert_hears("agent1 (outbound)", &heard[0], &[TRUNK[0]], &[]);
     assert_hears("dial number (outbound)", &heard[1], &[AGENT1], &[]);
     lab.act_ok(&id, "end", json!({}));
-    far.wait(WAIT, "hung up", |i| i.bye_received);
-    mine.wait(WAIT, "hung up", |i| i.bye_received);
+    far.wait(WAIT, "hung up", bye_received);
+    mine.wait(WAIT, "hung up", bye_received);
 }
 
 /// 8. Bad requests get JSON errors, and change nothing.
 #[test]
 fn bad_requests_get_json_errors() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     let (id, cust, _a1) = customer_calls_agent1(&lab, &customer, &agent1);
@@ -708,7 +535,7 @@ fn sipp_customer(lab: &Lab, then: impl FnOnce(&str)) {
 fn sipp_customer_is_held_and_resumed() {
     require_peer!("sipp");
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let _agent1 = lab.agent("agent1", AGENT1);
     sipp_customer(&lab, |id| {
         lab.act_ok(id, "hold", json!({}));
@@ -721,19 +548,17 @@ fn sipp_customer_is_held_and_resumed() {
 fn sipp_customer_is_resumed_by_a_consult_transfer() {
     require_peer!("sipp");
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     sipp_customer(&lab, |id| {
         lab.act_ok(id, "consult", json!({"target": "agent2"}));
-        agent2
-            .wait_call(1, WAIT)
-            .wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+        agent2.wait_call(1, WAIT).wait(WAIT, "answered", answered);
         lab.wait_state(id, "consulting");
         lab.act_ok(id, "transfer", json!({}));
         agent1
             .wait_call(1, WAIT)
-            .wait(WAIT, "hung up", |i| i.bye_received);
+            .wait(WAIT, "hung up", bye_received);
     });
 }
 
@@ -742,27 +567,30 @@ fn sipp_customer_is_resumed_by_a_consult_transfer() {
 #[test]
 fn softphone_hold_and_resume_hold_and_resume_the_customer() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
 
-    let (code, body) = agent1.reinvite(&a1, Dir::SendOnly);
-    assert_eq!(code, 200, "softphone hold: {body}");
-    assert!(
-        body.contains("a=recvonly"),
-        "RFC 6337 answer to sendonly: {body}"
+    let code = a1.hold();
+    let answer = a1.read(|c| c.remote_direction());
+    assert_eq!(code, 200, "softphone hold: answered {answer:?}");
+    assert_eq!(
+        answer,
+        Some(Direction::RecvOnly),
+        "RFC 6337 answer to sendonly"
     );
     lab.wait_state(&id, "held");
     assert!(is_hold(cust.wait_offer(1, WAIT)));
     let heard = listen(&[&cust]);
     assert_music("customer (softphone hold)", &heard[0]);
 
-    let (code, body) = agent1.reinvite(&a1, Dir::SendRecv);
-    assert_eq!(code, 200, "softphone resume: {body}");
-    assert!(body.contains("a=sendrecv"), "{body}");
+    let code = a1.resume();
+    let answer = a1.read(|c| c.remote_direction());
+    assert_eq!(code, 200, "softphone resume: answered {answer:?}");
+    assert_eq!(answer, Some(Direction::SendRecv));
     lab.wait_state(&id, "connected");
-    assert_eq!(cust.wait_offer(2, WAIT), Dir::SendRecv);
+    assert_eq!(cust.wait_offer(2, WAIT), Direction::SendRecv);
     let heard = listen(&[&cust, &a1]);
     assert_hears("customer (softphone resumed)", &heard[0], &[AGENT1], &[]);
     assert_hears("agent1 (softphone resumed)", &heard[1], &[CUSTOMER], &[]);
@@ -774,20 +602,24 @@ fn softphone_hold_and_resume_hold_and_resume_the_customer() {
 #[test]
 fn toggle_swaps_who_is_held_during_a_consult() {
     let _turn = serial();
-    let lab = Lab::start(false);
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     lab.act_ok(&id, "consult", json!({"target": "agent2"}));
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    a2.wait(WAIT, "answered", answered);
     lab.wait_state(&id, "consulting");
 
     let v = lab.act_ok(&id, "resume", json!({}));
     assert_eq!(v["state"], "consult-on-hold", "{v:#}");
     assert!(is_hold(a2.wait_offer(1, WAIT)), "agent2 held");
-    assert_eq!(cust.wait_offer(2, WAIT), Dir::SendRecv, "customer resumed");
+    assert_eq!(
+        cust.wait_offer(2, WAIT),
+        Direction::SendRecv,
+        "customer resumed"
+    );
     let heard = listen(&[&cust, &a1, &a2]);
     assert_hears(
         "customer (consult on hold)",
@@ -807,7 +639,11 @@ fn toggle_swaps_who_is_held_during_a_consult() {
     let v = lab.act_ok(&id, "toggle", json!({}));
     assert_eq!(v["state"], "consulting", "{v:#}");
     assert!(is_hold(cust.wait_offer(3, WAIT)), "customer held again");
-    assert_eq!(a2.wait_offer(2, WAIT), Dir::SendRecv, "agent2 resumed");
+    assert_eq!(
+        a2.wait_offer(2, WAIT),
+        Direction::SendRecv,
+        "agent2 resumed"
+    );
     let heard = listen(&[&cust, &a1, &a2]);
     assert_music("customer (toggled)", &heard[0]);
     assert_hears("customer (toggled)", &heard[0], &[], &[AGENT1, AGENT2]);
@@ -815,11 +651,11 @@ fn toggle_swaps_who_is_held_during_a_consult() {
     assert_hears("agent2 (toggled)", &heard[2], &[AGENT1], &[CUSTOMER]);
 
     lab.act_ok(&id, "end-consult", json!({}));
-    a2.wait(WAIT, "hung up", |i| i.bye_received);
+    a2.wait(WAIT, "hung up", bye_received);
     let v = lab.wait_state(&id, "held");
     lab.act_refused(&id, "end", json!({}), "held-call-cannot-end");
     assert_eq!(v["control"]["parties"].as_array().map(Vec::len), Some(2));
     lab.act_ok(&id, "resume", json!({}));
-    assert_eq!(cust.wait_offer(4, WAIT), Dir::SendRecv);
+    assert_eq!(cust.wait_offer(4, WAIT), Direction::SendRecv);
     lab.act_ok(&id, "end", json!({}));
 }

@@ -1,154 +1,27 @@
-//! More of call control (`docs/call-control.md`) end to end, as `call_control.rs` does it:
-//! a real `sotto serve`, actions over the HTTP API, test phones that each send
-//! a tone of their own. Here: the recording a paused call leaves behind, DTMF
-//! both ways, leaving a conference, and a conference the customer left.
+//! More of call control (`docs/call-control.md`) end to end, in the lab `call_control.rs`
+//! uses (`common::lab`): a real `sotto serve`, actions over the HTTP API, test phones
+//! that each send a tone of their own. Here: the recording a paused call leaves behind,
+//! DTMF both ways, leaving a conference, and a conference the customer left.
 //!
 //! Noise removal is off (RNNoise may treat a steady tone as noise) and the
-//! tests take turns (`SERIAL`): media timing on a small machine.
+//! tests take turns (`serial`): media timing on a small machine.
 
 mod common;
 
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use common::http::{self, HttpResponse};
-use common::phone::{tone_level, tone_levels, Call, Phase, Phone};
-use common::sotto::Sotto;
+use common::lab::{
+    assert_hears, customer_calls_agent1, listen, serial, Lab, AGENT1, AGENT2, CUSTOMER, HEARD,
+    NOT_HEARD, WAIT,
+};
+use common::ua::{answered, bye_received, tone_level, tone_levels, Media};
 use serde_json::{json, Value};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-const CUSTOMER: f64 = 1000.0;
-const AGENT1: f64 = 1200.0;
-const AGENT2: f64 = 1400.0;
 const AGENT3: f64 = 3000.0;
 const TRUNK: [f64; 1] = [1600.0];
 
-/// A tone this loud is heard; one this faint is not (a phone sends 2500).
-const HEARD: f64 = 700.0;
-const NOT_HEARD: f64 = 200.0;
-
-const WAIT: Duration = Duration::from_secs(5);
-const SETTLE: Duration = Duration::from_millis(400);
-const LISTEN: Duration = Duration::from_millis(1200);
-
 /// The payload type the test phones offer for telephone-event.
 const TE: u8 = 101;
-
-/// A sotto with noise removal off, `config` added to its configuration
-/// (after `[routes]`, so a line there is a route setting) and, with `trunk`,
-/// a trunk phone answering every dial number.
-struct Lab {
-    sotto: Sotto,
-    trunk: Option<Phone>,
-    _dir: tempfile::TempDir,
-}
-
-impl Lab {
-    fn start(trunk: bool, config: &str) -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let port = common::ports::free_port();
-        let mut cfg = format!("[routes]\ndenoise = \"off\"\n{config}\n");
-        if trunk {
-            cfg.push_str(&format!(
-                "[trunk]\nuri = \"sip:{{number}}@127.0.0.1:{port}\"\n"
-            ));
-        }
-        let path = dir.path().join("sotto.toml");
-        std::fs::write(&path, cfg).unwrap();
-        let sotto = Sotto::start_with(&["--config", path.to_str().unwrap()]);
-        let trunk = trunk.then(|| Phone::at("trunk", port, sotto.sip, &TRUNK));
-        Lab {
-            sotto,
-            trunk,
-            _dir: dir,
-        }
-    }
-
-    fn trunk(&self) -> &Phone {
-        self.trunk.as_ref().expect("a trunk")
-    }
-
-    fn agent(&self, user: &str, tone: f64) -> Phone {
-        let p = Phone::new(user, self.sotto.sip, &[tone]);
-        p.register(user, user);
-        p
-    }
-
-    fn customer(&self) -> Phone {
-        Phone::new("customer", self.sotto.sip, &[CUSTOMER])
-    }
-
-    fn act(&self, id: &str, action: &str, body: Value) -> HttpResponse {
-        let path = format!("/v1/calls/{id}/{action}");
-        http::post(self.sotto.http, &path, Some(&body), WAIT)
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-    }
-
-    fn act_ok(&self, id: &str, action: &str, body: Value) -> Value {
-        let r = self.act(id, action, body);
-        assert_eq!(r.status, 200, "{action}: {}", r.text());
-        r.json()["control"].clone()
-    }
-
-    fn act_refused(&self, id: &str, action: &str, body: Value, rule: &str) {
-        let r = self.act(id, action, body);
-        assert_eq!(r.status, 409, "{action} should be refused: {}", r.text());
-        let j = r.json();
-        assert_eq!(j["rule"], rule, "{action}: {j}");
-        assert_eq!(j["action"], action, "{action}: {j}");
-    }
-
-    fn view(&self, id: &str) -> Value {
-        let r = self.sotto.get(&format!("/v1/calls/{id}"));
-        assert_eq!(r.status, 200, "GET call {id}: {}", r.text());
-        r.json()
-    }
-
-    fn wait_view(&self, id: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
-        let mut last = Value::Null;
-        let got = common::poll_until(WAIT, || {
-            last = self.view(id);
-            f(&last).then(|| last.clone())
-        });
-        got.unwrap_or_else(|| panic!("call {id}: not {what} within {WAIT:?}; last view: {last:#}"))
-    }
-
-    fn wait_state(&self, id: &str, state: &str) -> Value {
-        self.wait_view(id, &format!("in state {state}"), |v| {
-            v["control"]["state"] == state
-        })
-    }
-
-    fn call_id(&self) -> String {
-        let got = common::poll_until(WAIT, || {
-            let list = self.sotto.get("/v1/calls").json();
-            list.as_array()?
-                .iter()
-                .rev()
-                .find(|c| !c["control"].is_null())
-                .and_then(|c| c["id"].as_str().map(str::to_string))
-        });
-        got.expect("a call under control in GET /v1/calls")
-    }
-
-    /// Consults `target` (an agent's name with its phone, or a dial number
-    /// answered by the trunk), waits for the answer, and merges it.
-    fn conference_in(&self, id: &str, target: &str, phone: &Phone) -> Arc<Call> {
-        let n = phone.calls().len();
-        self.act_ok(id, "consult", json!({"target": target}));
-        let leg = phone.wait_call(n + 1, WAIT);
-        leg.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
-        self.wait_state(id, "consulting");
-        let v = self.act_ok(id, "conference", json!({}));
-        assert_eq!(v["state"], "conference", "merging {target}: {v:#}");
-        leg
-    }
-}
 
 fn party(view: &Value, f: impl Fn(&Value) -> bool) -> &Value {
     let control = if view["control"].is_null() {
@@ -173,54 +46,6 @@ fn allowed(p: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|a| a.as_str().map(str::to_string))
         .collect()
-}
-
-fn customer_calls_agent1(
-    lab: &Lab,
-    customer: &Phone,
-    agent1: &Phone,
-) -> (String, Arc<Call>, Arc<Call>) {
-    let before = agent1.calls().len();
-    let cust = customer.invite(&lab.sotto.uri("agent1"));
-    cust.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
-    let agent = agent1.wait_call(before + 1, WAIT);
-    agent.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
-    let id = lab.call_id();
-    lab.wait_state(&id, "connected");
-    (id, cust, agent)
-}
-
-fn listen(calls: &[&Call]) -> Vec<Vec<i16>> {
-    std::thread::sleep(SETTLE);
-    let from = Instant::now();
-    std::thread::sleep(LISTEN);
-    let to = Instant::now();
-    calls
-        .iter()
-        .map(|c| c.media.samples_between(from, to))
-        .collect()
-}
-
-fn assert_hears(who: &str, samples: &[i16], heard: &[f64], not_heard: &[f64]) {
-    let all: Vec<f64> = heard.iter().chain(not_heard).copied().collect();
-    let levels = tone_levels(samples, &all);
-    assert!(
-        samples.len() >= 4000,
-        "{who} received only {} samples in {LISTEN:?}",
-        samples.len()
-    );
-    for &t in heard {
-        assert!(
-            tone_level(samples, t) > HEARD,
-            "{who} should hear the {t} Hz tone; levels {levels:?}"
-        );
-    }
-    for &t in not_heard {
-        assert!(
-            tone_level(samples, t) < NOT_HEARD,
-            "{who} should not hear the {t} Hz tone; levels {levels:?}"
-        );
-    }
 }
 
 fn recording_state(v: &Value) -> String {
@@ -259,14 +84,11 @@ fn ms(d: Duration) -> i64 {
 #[test]
 fn recording_keeps_both_sides_apart_and_is_silent_while_paused() {
     let _turn = serial();
-    let lab = Lab::start(
-        false,
-        "record = true\n[recording]\nauto_resume_seconds = 1\n",
-    );
+    let lab = Lab::start(&[], "record = true\n[recording]\nauto_resume_seconds = 1\n");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
-    let connected = a1.info().answered_at.expect("answered");
+    let connected = a1.answered_at().expect("answered");
     assert_eq!(recording_state(&lab.view(&id)), "on");
 
     std::thread::sleep(Duration::from_millis(1000));
@@ -306,7 +128,7 @@ fn recording_keeps_both_sides_apart_and_is_silent_while_paused() {
     std::thread::sleep(Duration::from_millis(1000));
     lab.act_ok(&id, "end", json!({}));
     let ended = Instant::now();
-    cust.wait(WAIT, "hung up", |i| i.bye_received);
+    cust.wait(WAIT, "hung up", bye_received);
     let call_ms = ms(ended - connected);
 
     let rec = finished_recording(&lab);
@@ -429,14 +251,14 @@ fn recording_keeps_both_sides_apart_and_is_silent_while_paused() {
 #[test]
 fn recording_cannot_be_paused_during_a_consult() {
     let _turn = serial();
-    let lab = Lab::start(false, "record = true\n");
+    let lab = Lab::start(&[], "record = true\n");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let customer = lab.customer();
     let (id, _cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     lab.act_ok(&id, "consult", json!({"target": "agent2"}));
     let a2 = agent2.wait_call(1, WAIT);
-    a2.wait(WAIT, "answered", |i| i.phase == Phase::Answered);
+    a2.wait(WAIT, "answered", answered);
     let v = lab.wait_state(&id, "consulting");
     assert!(
         !allowed(agent(&v, "agent1")).contains(&"pause-recording".into()),
@@ -453,13 +275,13 @@ fn recording_cannot_be_paused_during_a_consult() {
     assert_eq!(v["control"]["state"], "consulting", "{v:#}");
 
     lab.act_ok(&id, "end-consult", json!({}));
-    a2.wait(WAIT, "hung up", |i| i.bye_received);
+    a2.wait(WAIT, "hung up", bye_received);
     lab.wait_state(&id, "held");
     lab.act_ok(&id, "resume", json!({}));
     let v = lab.act_ok(&id, "pause-recording", json!({}));
     assert_eq!(recording_state(&v), "paused", "allowed again: {v:#}");
     lab.act_ok(&id, "end", json!({}));
-    a1.wait(WAIT, "hung up", |i| i.bye_received);
+    a1.wait(WAIT, "hung up", bye_received);
     let rec = finished_recording(&lab);
     assert_eq!(
         rec["pauses"].as_array().map(Vec::len),
@@ -473,7 +295,7 @@ fn recording_cannot_be_paused_during_a_consult() {
 #[test]
 fn dtmf_goes_to_the_customer_and_comes_back_on_the_call() {
     let _turn = serial();
-    let lab = Lab::start(false, "");
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let customer = lab.customer();
     customer.offer_telephone_event(TE);
@@ -482,7 +304,7 @@ fn dtmf_goes_to_the_customer_and_comes_back_on_the_call() {
     lab.act_refused(&id, "send-dtmf", json!({"digits": "12x"}), "dtmf-digits");
     lab.act_ok(&id, "send-dtmf", json!({"digits": "12#"}));
     // Each event ends (RFC 4733 §2.5.1.4: the E bit) before the next.
-    let ended = |media: &common::phone::Media| {
+    let ended = |media: &Media| {
         let packets = media.packets();
         let events: Vec<_> = packets.iter().filter(|p| p.pt == TE).collect();
         let mut starts: Vec<u32> = events.iter().map(|p| p.ts).collect();
@@ -505,13 +327,13 @@ fn dtmf_goes_to_the_customer_and_comes_back_on_the_call() {
     );
     assert_eq!(cust.media.received_digits(TE), "12#");
 
-    customer.send_dtmf(&cust, "4*");
+    cust.send_dtmf("4*");
     let v = lab.wait_view(&id, "showing the customer's digits", |v| {
         v["dtmf"].as_str().is_some_and(|d| d.len() >= 2)
     });
     assert_eq!(v["dtmf"], "4*", "{v:#}");
     lab.act_ok(&id, "end", json!({}));
-    cust.wait(WAIT, "hung up", |i| i.bye_received);
+    cust.wait(WAIT, "hung up", bye_received);
 }
 
 /// 3. Leaving a conference: control goes to the agent in the call longest;
@@ -521,7 +343,7 @@ fn dtmf_goes_to_the_customer_and_comes_back_on_the_call() {
 #[test]
 fn leaving_a_conference_hands_control_to_the_longest_agent() {
     let _turn = serial();
-    let lab = Lab::start(true, "record = true\n");
+    let lab = Lab::start(&TRUNK, "record = true\n");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let agent3 = lab.agent("agent3", AGENT3);
@@ -553,7 +375,7 @@ fn leaving_a_conference_hands_control_to_the_longest_agent() {
     assert_eq!(recording_state(&lab.view(&id)), "on");
 
     let v = lab.act_ok(&id, "leave-conference", json!({"agent": "agent1"}));
-    a1.wait(WAIT, "hung up after leaving", |i| i.bye_received);
+    a1.wait(WAIT, "hung up after leaving", bye_received);
     assert_eq!(v["state"], "conference", "{v:#}");
     assert_eq!(agent(&v, "agent2")["role"], "primary", "{v:#}");
     assert_eq!(agent(&v, "agent3")["role"], "participant", "{v:#}");
@@ -578,18 +400,18 @@ fn leaving_a_conference_hands_control_to_the_longest_agent() {
         let others: Vec<f64> = (0..4).filter(|&j| j != i).map(|j| tones[j]).collect();
         assert_hears(name, &heard[i], &others, &[tones[i], AGENT1]);
     }
-    assert!(!cust.info().bye_received && !far.info().bye_received);
+    assert!(!cust.bye_received() && !far.bye_received());
 
     // A participant leaves: the call goes on without him.
     lab.act_ok(&id, "leave-conference", json!({"agent": "agent3"}));
-    a3.wait(WAIT, "hung up after leaving", |i| i.bye_received);
+    a3.wait(WAIT, "hung up after leaving", bye_received);
     let heard = listen(&[&cust, &a2]);
     assert_hears("customer", &heard[0], &[AGENT2, TRUNK[0]], &[AGENT3]);
     assert_hears("agent2", &heard[1], &[CUSTOMER, TRUNK[0]], &[AGENT3]);
 
     lab.act_ok(&id, "end", json!({"agent": "agent2"}));
     for (name, c) in [("customer", &cust), ("agent2", &a2), ("dial number", &far)] {
-        c.wait(WAIT, &format!("{name} hung up"), |i| i.bye_received);
+        c.wait(WAIT, &format!("{name} hung up"), bye_received);
     }
 }
 
@@ -598,14 +420,14 @@ fn leaving_a_conference_hands_control_to_the_longest_agent() {
 #[test]
 fn customer_leaving_a_conference_is_post_call_until_one_is_left() {
     let _turn = serial();
-    let lab = Lab::start(false, "");
+    let lab = Lab::start(&[], "");
     let agent1 = lab.agent("agent1", AGENT1);
     let agent2 = lab.agent("agent2", AGENT2);
     let customer = lab.customer();
     let (id, cust, a1) = customer_calls_agent1(&lab, &customer, &agent1);
     let a2 = lab.conference_in(&id, "agent2", &agent2);
 
-    customer.hang_up(&cust);
+    cust.hang_up();
     let v = lab.wait_state(&id, "post-call");
     assert_eq!(v["control"]["parties"].as_array().map(Vec::len), Some(2));
     lab.act_refused(
@@ -618,8 +440,8 @@ fn customer_leaving_a_conference_is_post_call_until_one_is_left() {
     assert_hears("agent1 (post-call)", &heard[0], &[AGENT2], &[CUSTOMER]);
     assert_hears("agent2 (post-call)", &heard[1], &[AGENT1], &[CUSTOMER]);
 
-    agent2.hang_up(&a2);
-    a1.wait(WAIT, "hung up once alone", |i| i.bye_received);
+    a2.hang_up();
+    a1.wait(WAIT, "hung up once alone", bye_received);
     let gone = common::poll_until(WAIT, || {
         (lab.sotto.get(&format!("/v1/calls/{id}")).status == 404).then_some(())
     });

@@ -1,6 +1,7 @@
-//! The echo service, from a hand-written UAC: what we send over RTP comes back to us,
-//! and the call shows up in `GET /v1/calls` while it lasts. SIPp cannot look at the RTP
-//! it receives, hence this test; it needs no peer tool, so it never skips.
+//! The echo service, from the test UA (`common::ua`, its RTP socket driven here): what
+//! we send over RTP comes back to us, and the call shows up in `GET /v1/calls` while it
+//! lasts. SIPp cannot look at the RTP it receives, hence this test; it needs no peer
+//! tool, so it never skips.
 
 mod common;
 
@@ -9,8 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::audio::{self, Rtp};
-use common::rawsip::{self, Request, UdpSip};
 use common::sotto::Sotto;
+use common::ua::Ua;
+use rsip::Method;
+use sotto_sip::sdp::Codec;
 
 const PCMU: u8 = 0;
 /// 2 s of 20 ms packets.
@@ -19,52 +22,52 @@ const PACKETS: usize = 100;
 #[test]
 fn echo_service_sends_our_audio_back_and_lists_the_call() {
     let sotto = Sotto::start();
-    let sip = UdpSip::new(sotto.sip);
-    let rtp = UdpSocket::bind("127.0.0.1:0").expect("bind RTP");
-    let rtp_local = rtp.local_addr().unwrap();
+    let ua = Ua::builder("caller", sotto.sip).manual_media().start();
 
-    // INVITE with a PCMU offer; expect 200 with an answer that keeps PCMU.
-    let uri = sotto.uri("echo");
-    let mut invite = Request::new("INVITE", &uri);
-    invite.body = rawsip::sdp_offer_pcmu(rtp_local);
-    let ok = sip
-        .transact(&invite, Duration::from_secs(5))
-        .expect("no final response to INVITE sip:echo within 5 s");
-    assert_eq!(ok.status, 200, "INVITE sip:echo answered:\n{}", ok.text());
-    let to_tag = ok.to_tag().expect("200 without a To tag").to_string();
-    let answer = rawsip::sdp_audio(&ok.body)
-        .unwrap_or_else(|| panic!("200 has no usable SDP audio:\n{}", ok.text()));
+    // INVITE with a PCMU offer; expect 200 with an answer that keeps PCMU. The UA ACKs
+    // it (a 2xx ACK is its own transaction, 13.2.2.4).
+    let call = ua.call(&sotto.uri("echo"));
+    common::poll_until(Duration::from_secs(5), || {
+        call.read(|c| (!c.state().is_early()).then_some(()))
+    });
+    let (final_code, to_tag, negotiated) = call.read(|c| {
+        (
+            c.final_code(),
+            c.remote_tag().map(str::to_string),
+            c.negotiated().cloned(),
+        )
+    });
+    let offer_answer = || ua.trace_tail(10);
+    assert_eq!(
+        final_code,
+        Some(200),
+        "INVITE sip:echo answered:\n{}",
+        offer_answer()
+    );
+    assert!(to_tag.is_some(), "200 without a To tag");
+    let answer =
+        negotiated.unwrap_or_else(|| panic!("200 has no usable SDP audio:\n{}", offer_answer()));
     assert!(
-        answer.payload_types.contains(&PCMU),
+        answer.codec == Codec::Pcmu && answer.payload_type.0 == PCMU,
         "answer does not keep PCMU: {answer:?}"
     );
     assert!(
-        (sotto.rtp.0..=sotto.rtp.1).contains(&answer.addr.port()),
+        (sotto.rtp.0..=sotto.rtp.1).contains(&answer.remote_rtp.port()),
         "answer's media port {} is outside --rtp-ports {:?}",
-        answer.addr.port(),
+        answer.remote_rtp.port(),
         sotto.rtp
     );
 
-    // ACK (a 2xx ACK is its own transaction: new branch, 17.1.1.3 / 13.2.2.4).
-    let target = ok.contact_uri().unwrap_or(&uri).to_string();
-    let mut ack = Request::new("ACK", &target);
-    ack.call_id = invite.call_id.clone();
-    ack.from_tag = invite.from_tag.clone();
-    ack.to = format!("<{uri}>;tag={to_tag}");
-    sip.send(&ack);
-
-    let (echoed, calls_during) = stream_and_listen(&rtp, answer.addr, &sotto);
+    let rtp = call.media.socket();
+    let (echoed, calls_during) = stream_and_listen(&rtp, answer.remote_rtp, &sotto);
 
     // BYE ends it: 200, and the call leaves the list.
-    let mut bye = Request::new("BYE", &target);
-    bye.call_id = invite.call_id.clone();
-    bye.from_tag = invite.from_tag.clone();
-    bye.to = ack.to.clone();
-    bye.cseq = 2;
-    let bye_ok = sip
-        .transact(&bye, Duration::from_secs(5))
-        .expect("no response to BYE within 5 s");
-    assert_eq!(bye_ok.status, 200, "BYE answered:\n{}", bye_ok.text());
+    call.act(|p, h| p.hangup(h)).expect("BYE sent");
+    call.wait(Duration::from_secs(5), "answered its BYE", |c| {
+        !c.codes_for(Method::Bye).is_empty()
+    });
+    let bye = call.read(|c| c.codes_for(Method::Bye));
+    assert_eq!(bye, [200], "BYE answered:\n{}", ua.trace_tail(4));
 
     // What came back: most packets, PCMU, from where the answer said, with sound in it.
     assert!(
@@ -74,7 +77,7 @@ fn echo_service_sends_our_audio_back_and_lists_the_call() {
     );
     for (from, p) in &echoed {
         assert_eq!(
-            *from, answer.addr,
+            *from, answer.remote_rtp,
             "RTP came from {from}, not the answer's address"
         );
         assert_eq!(p.payload_type, PCMU, "echoed payload type");

@@ -1,15 +1,15 @@
 //! What an operator sees of a call's media: per-leg counters in
 //! `GET /v1/calls/{id}`, Prometheus text at `GET /metrics`, and RFC 4733
 //! digits the caller pressed surfaced on the call. An echo call with denoise
-//! on (the default) and telephone-event negotiated.
+//! on (the default) and telephone-event negotiated, from the test UA (`common::ua`)
+//! whose RTP socket is driven here.
 
 mod common;
 
-use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::rawsip::{self, Request, UdpSip};
 use common::sotto::Sotto;
+use common::ua::{answered, Ua};
 
 fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
@@ -23,22 +23,22 @@ fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
 #[test]
 fn counters_metrics_and_dtmf_of_an_echo_call() {
     let sotto = Sotto::start();
-    let sip = UdpSip::new(sotto.sip);
-    let media = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let local = media.local_addr().unwrap();
-    let mut invite = Request::new("INVITE", &sotto.uri("echo"));
-    invite.body = format!(
-        "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n",
-        local.port()
+    // An offer of PCMU and telephone-event on 101.
+    let ua = Ua::builder("caller", sotto.sip)
+        .telephone_event(101)
+        .manual_media()
+        .start();
+    let call = ua.call(&sotto.uri("echo"));
+    call.wait(Duration::from_secs(5), "answered", answered);
+    let negotiated = call.read(|c| c.negotiated().cloned()).expect("SDP");
+    let remote = negotiated.remote_rtp;
+    assert_eq!(
+        negotiated.telephone_event.map(|pt| pt.0),
+        Some(101),
+        "the answer keeps telephone-event/8000:\n{}",
+        ua.trace_tail(6)
     );
-    let ok = sip
-        .transact(&invite, Duration::from_secs(5))
-        .expect("answer");
-    assert_eq!(ok.status, 200, "{}", ok.text());
-    let remote = rawsip::sdp_audio(&ok.body).expect("SDP").addr;
-    assert!(String::from_utf8_lossy(&ok.body).contains("telephone-event/8000"));
+    let media = call.media.socket();
 
     // 1.5 s of a 300 Hz tone, then the digit 5 (RFC 4733: 4 packets, the
     // same timestamp, three end packets), then 0.5 s more audio.

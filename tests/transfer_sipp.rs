@@ -1,5 +1,6 @@
 //! Transfers end to end (`docs/call-control.md#softphone-actions`, `#trunk-refer`),
-//! with real SIPp phones and a hand-written UA where a test must name a dialog itself:
+//! with real SIPp phones and the test UA (`common::ua`) where a test must name a dialog
+//! itself:
 //!
 //! - sotto receives REFER from an agent's softphone (blind transfer to another agent);
 //! - sotto sends REFER to the trunk (blind transfer of a trunk customer, success and
@@ -12,13 +13,15 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::api;
-use common::rawua::{Dialog, Ua};
 use common::sipp::{RunningSipp, Sipp, SippOutcome};
 use common::sotto::Sotto;
+use common::ua::{raw, AnswerMode, CallState, ReferMode, Ua, UaCall};
+use rsip::Method;
 use serde_json::json;
 
 /// The dial number the trunk tests transfer to.
@@ -158,30 +161,24 @@ fn softphone_blind_refer_to_an_agent_who_refuses_drops_the_call() {
         &["-key", "refer_to", "agent2"],
     );
     let agent2 = agent(&sotto, "agent2", "uas_busy.xml", &[]);
-    // The customer is a hand-written UA: sotto holds it while agent2 rings and hangs
-    // up at once when agent2 refuses, a BYE that may overtake SIPp's answer to the
-    // hold re-INVITE (SIPp would abort on it; a phone answers both).
-    let mut customer = Ua::new("customer", sotto.sip);
-    let call = match customer.invite(&sotto.uri("agent1"), &[]) {
-        Ok(d) => d,
-        Err(s) => fail_ua(
-            &[&customer],
-            vec![agent1, agent2],
-            &format!("call got {s:?}"),
-        ),
-    };
-    let cid = call.call_id.clone();
-    let bye = customer.wait_for(Duration::from_secs(15), |m| {
-        m.method() == Some("BYE") && m.call_id() == cid
+    // The customer is the test UA: sotto holds it while agent2 rings and hangs up at
+    // once when agent2 refuses, a BYE that may overtake SIPp's answer to the hold
+    // re-INVITE (SIPp would abort on it; a phone answers both).
+    let customer = Ua::new("customer", sotto.sip);
+    let call = customer.call(&sotto.uri("agent1"));
+    if let Err(s) = settled(&call, Duration::from_secs(10)) {
+        fail_ua(&[&customer], vec![agent1, agent2], &format!("call got {s}"));
+    }
+    let bye = common::poll_until(Duration::from_secs(15), || {
+        call.bye_received().then_some(())
     });
-    let Some(bye) = bye else {
+    if bye.is_none() {
         fail_ua(
             &[&customer],
             vec![agent1, agent2],
             "the customer got no BYE",
         );
-    };
-    customer.respond(&bye, 200, "OK", &[], None);
+    }
     for p in [agent1, agent2] {
         p.wait().assert_all_succeeded(1);
     }
@@ -267,43 +264,6 @@ fn failed_refer_to_the_trunk_leaves_the_call_as_it_was() {
     sotto.assert_running();
 }
 
-/// Decodes `%XX` escapes (a header in a URI, RFC 3261 §19.1.1).
-fn unescape(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The Replaces named in a Refer-To value: (call-id, to-tag, from-tag).
-fn replaces_in(refer_to: &str) -> Option<(String, String, String)> {
-    let raw = refer_to.split("Replaces=").nth(1)?;
-    let raw = raw.split(['>', '&']).next()?;
-    let text = unescape(raw);
-    let mut parts = text.split(';');
-    let call_id = parts.next()?.trim().to_string();
-    let (mut to, mut from) = (None, None);
-    for p in parts {
-        match p.trim().split_once('=') {
-            Some(("to-tag", v)) => to = Some(v.to_string()),
-            Some(("from-tag", v)) => from = Some(v.to_string()),
-            _ => {}
-        }
-    }
-    Some((call_id, to?, from?))
-}
-
 /// (3) Consult transfer to a dial number with trunk.transfer = "refer": the trunk (a
 /// hand-written UA on the trunk's port: it is both the customer's side and the
 /// consulted number's) gets REFER in the customer's dialog whose Refer-To carries a
@@ -315,27 +275,33 @@ fn consult_transfer_to_a_dial_number_sends_refer_with_replaces() {
     let trunk_port = common::ports::free_port();
     let (mut sotto, _config) = sotto_with_trunk(trunk_port);
     let agent1 = agent(&sotto, "agent1", "uas_answer.xml", &[]);
-    let mut trunk = Ua::bind("trunk", sotto.sip, ([127, 0, 0, 1], trunk_port).into());
+    // The trunk answers the consult leg by itself, takes the REFER (202, NOTIFY 100)
+    // and reports its outcome when told.
+    let trunk = Ua::builder("trunk", sotto.sip)
+        .port(trunk_port)
+        .answer(AnswerMode::Answer)
+        .refer(ReferMode::Accept)
+        .start();
     let fail = |trunk: &Ua, agent1: RunningSipp, what: &str| -> ! {
         panic!(
             "{what}\n---- trunk UA ----\n{}\n{}",
-            common::tail(&trunk.log, 12_000),
+            trunk.trace_tail(60),
             report(&agent1.stop())
         )
     };
-    let mut customer = match trunk.invite(&sotto.uri("agent1"), &[]) {
-        Ok(d) => d,
-        Err(s) => fail(
+    let customer = trunk.call(&sotto.uri("agent1"));
+    if let Err(s) = settled(&customer, Duration::from_secs(10)) {
+        fail(
             &trunk,
             agent1,
-            &format!("the customer's call was not answered: {s:?}"),
-        ),
-    };
+            &format!("the customer's call was not answered: {s}"),
+        );
+    }
     let consult = api::act(&sotto, "c1", "consult", Some(&json!({"target": NUMBER})));
     assert_eq!(consult.status, 200, "consult: {}", consult.text());
     // The consult leg arrives at the trunk (the customer's hold re-INVITE is answered
     // on the way).
-    let Some(consult_leg) = trunk.answer(Duration::from_secs(10)) else {
+    let Some(consult_leg) = acked_call(&trunk, 2, Duration::from_secs(10)) else {
         fail(&trunk, agent1, "no consult INVITE reached the trunk");
     };
     let ready = common::poll_until(Duration::from_secs(10), || {
@@ -351,81 +317,112 @@ fn consult_transfer_to_a_dial_number_sends_refer_with_replaces() {
         allowed.then_some(())
     });
     if ready.is_none() {
-        trunk.serve(Duration::from_millis(200));
         fail(
             &trunk,
             agent1,
             &format!("transfer never allowed: {:#?}", api::calls(&sotto)),
         );
     }
-    trunk.serve(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(200));
     let sent = api::act(&sotto, "c1", "transfer", None);
     assert_eq!(sent.status, 200, "transfer: {}", sent.text());
-    let cid = customer.call_id.clone();
-    let Some(refer) = trunk.wait_for(Duration::from_secs(10), |m| {
-        m.method() == Some("REFER") && m.call_id() == cid
-    }) else {
+    let refer = common::poll_until(Duration::from_secs(10), || {
+        customer.read(|c| c.refers().first().cloned())
+    });
+    let Some(refer) = refer else {
         fail(&trunk, agent1, "no REFER in the customer's dialog");
     };
-    let refer_to = refer.header("refer-to").unwrap_or("").to_string();
-    let named = replaces_in(&refer_to);
-    let want = (
-        consult_leg.call_id.clone(),
-        consult_leg.local_tag.clone(),
-        consult_leg.remote_tag.clone(),
-    );
+    let named = refer
+        .replaces
+        .as_ref()
+        .map(|r| (r.call_id.clone(), r.to_tag.clone(), r.from_tag.clone()));
+    let want = consult_leg.read(|c| {
+        (
+            c.call_id().to_string(),
+            c.local_tag().to_string(),
+            c.remote_tag().unwrap_or_default().to_string(),
+        )
+    });
     if named.as_ref() != Some(&want) {
         fail(
             &trunk,
             agent1,
-            &format!("Refer-To {refer_to:?} names {named:?}, not the consult dialog {want:?}"),
+            &format!(
+                "Refer-To {:?} names {named:?}, not the consult dialog {want:?}",
+                refer.refer_to
+            ),
         );
     }
-    trunk.respond(&refer, 202, "Accepted", &[], None);
-    for (frag, state) in [
-        ("SIP/2.0 100 Trying\r\n", "active;expires=60"),
-        ("SIP/2.0 200 OK\r\n", "terminated;reason=noresource"),
-    ] {
-        let r = trunk.in_dialog(
-            &mut customer,
-            "NOTIFY",
-            &[
-                "Event: refer".into(),
-                format!("Subscription-State: {state}"),
-            ],
-            Some(("message/sipfrag;version=2.0", frag)),
-        );
-        if r.as_ref().and_then(|r| r.status()) != Some(200) {
-            fail(
-                &trunk,
-                agent1,
-                &format!("NOTIFY {frag:?} answered {:?}", r.map(|r| r.start)),
-            );
-        }
+    // The trunk answered 202 and sent NOTIFY "100 Trying" (active;expires=60); now the
+    // final "200 OK" (terminated;reason=noresource). sotto answers both 200.
+    if let Err(e) = customer.act(|p, h| p.notify_refer(h, 200)) {
+        fail(&trunk, agent1, &format!("NOTIFY 200: {e}"));
+    }
+    let notified = common::poll_until(Duration::from_secs(5), || {
+        customer.read(|c| (c.codes_for(Method::Notify).len() >= 2).then_some(()))
+    });
+    let codes = customer.read(|c| c.codes_for(Method::Notify));
+    if notified.is_none() || codes != [200, 200] {
+        fail(&trunk, agent1, &format!("NOTIFYs answered {codes:?}"));
     }
     // sotto leaves: BYE on the customer's leg and on the consult leg.
-    let mut byes = Vec::new();
-    for _ in 0..2 {
-        match trunk.request("BYE", Duration::from_secs(5)) {
-            Some(bye) => {
-                trunk.respond(&bye, 200, "OK", &[], None);
-                byes.push(bye.call_id().to_string());
-            }
-            None => fail(&trunk, agent1, &format!("BYEs seen: {byes:?}")),
-        }
+    let byes = common::poll_until(Duration::from_secs(5), || {
+        (customer.bye_received() && consult_leg.bye_received()).then_some(())
+    });
+    let bye_ids = byes_to(&trunk);
+    if byes.is_none() {
+        fail(&trunk, agent1, &format!("BYEs seen: {bye_ids:?}"));
     }
-    byes.sort();
-    let mut want_byes = vec![customer.call_id.clone(), consult_leg.call_id.clone()];
-    want_byes.sort();
-    assert_eq!(byes, want_byes);
+    let want_byes: BTreeSet<String> = [&customer, &consult_leg]
+        .iter()
+        .map(|c| c.read(|c| c.call_id().to_string()))
+        .collect();
+    assert_eq!(bye_ids, want_byes);
     agent1.wait().assert_all_succeeded(1);
     sotto.assert_running();
 }
 
-/// An agent's phone as a hand-written UA, registered.
+/// Waits for `call` to be answered or refused: `Err` (the final status) unless answered.
+fn settled(call: &UaCall, limit: Duration) -> Result<(), String> {
+    common::poll_until(limit, || {
+        call.read(|c| (!c.state().is_early()).then_some(()))
+    });
+    match call.read(|c| (c.state(), c.final_code())) {
+        (CallState::Confirmed, _) => Ok(()),
+        (state, code) => Err(format!("{code:?} ({state:?})")),
+    }
+}
+
+/// The `n`th call of `ua` (1-based) once it is answered and its 200 ACKed, within
+/// `limit`.
+fn acked_call(ua: &Ua, n: usize, limit: Duration) -> Option<UaCall> {
+    common::poll_until(limit, || {
+        ua.read(|p| {
+            p.calls()
+                .get(n - 1)
+                .filter(|c| {
+                    c.state() == CallState::Confirmed && c.requests().contains(&Method::Ack)
+                })
+                .map(|c| c.handle())
+        })
+    })
+    .map(|h| ua.call_of(h))
+}
+
+/// The Call-IDs of the BYEs `ua` received.
+fn byes_to(ua: &Ua) -> BTreeSet<String> {
+    ua.requests_received(Method::Bye)
+        .iter()
+        .filter_map(|r| sotto_sip::message::call_id(r).map(str::to_string))
+        .collect()
+}
+
+/// An agent's phone as the test UA, registered, answering at once.
 fn ua_agent(sotto: &Sotto, user: &str) -> Ua {
-    let mut ua = Ua::new(user, sotto.sip);
-    assert!(ua.register(user), "{user} could not register:\n{}", ua.log);
+    let ua = Ua::builder(user, sotto.sip)
+        .answer(AnswerMode::Answer)
+        .start();
+    ua.register(user, user);
     ua
 }
 
@@ -434,8 +431,8 @@ fn fail_ua(uas: &[&Ua], peers: Vec<RunningSipp>, what: &str) -> ! {
     for ua in uas {
         text.push_str(&format!(
             "---- UA {} ----\n{}\n",
-            ua.user,
-            common::tail(&ua.log, 10_000)
+            ua.name(),
+            ua.trace_tail(60)
         ));
     }
     for p in peers {
@@ -451,42 +448,35 @@ fn fail_ua(uas: &[&Ua], peers: Vec<RunningSipp>, what: &str) -> ! {
 fn invite_with_replaces_takes_the_agent_legs_place() {
     require_peer!("sipp");
     let mut sotto = Sotto::start();
-    let mut old = ua_agent(&sotto, "agent1");
+    let old = ua_agent(&sotto, "agent1");
     let customer = Sipp::scenario("uac_wait_bye.xml")
         .service("agent1")
         .timeout(Duration::from_secs(40))
         .spawn(Some(&sotto.sip_target()));
-    let Some(leg) = old.answer(Duration::from_secs(10)) else {
+    let Some(leg) = acked_call(&old, 1, Duration::from_secs(10)) else {
         fail_ua(&[&old], vec![customer], "agent1 was never called");
     };
     // To-tag: the tag of the recipient (sotto) in that dialog; from-tag: the old phone's.
-    let replaces = format!(
-        "Replaces: {};to-tag={};from-tag={}",
-        leg.call_id, leg.remote_tag, leg.local_tag
-    );
-    let mut new = Ua::new("agent1", sotto.sip);
-    let mut taken: Dialog = match new.invite(
-        &sotto.uri("agent1"),
-        &[replaces, "Require: replaces".into()],
-    ) {
-        Ok(d) => d,
-        Err(s) => fail_ua(
+    let naming = leg
+        .read(|c| c.replaces_naming())
+        .expect("the answered leg has a dialog");
+    let new = Ua::new("agent1", sotto.sip);
+    let taken = new.invite_replaces(&sotto.uri("agent1"), naming);
+    if let Err(s) = settled(&taken, Duration::from_secs(10)) {
+        fail_ua(
             &[&old, &new],
             vec![customer],
-            &format!("INVITE with Replaces got {s:?}"),
-        ),
-    };
-    let lc = leg.call_id.clone();
-    let Some(bye) = old.wait_for(Duration::from_secs(5), |m| {
-        m.method() == Some("BYE") && m.call_id() == lc
-    }) else {
+            &format!("INVITE with Replaces got {s}"),
+        );
+    }
+    let bye = common::poll_until(Duration::from_secs(5), || leg.bye_received().then_some(()));
+    if bye.is_none() {
         fail_ua(
             &[&old, &new],
             vec![customer],
             "the replaced phone got no BYE",
         );
-    };
-    old.respond(&bye, 200, "OK", &[], None);
+    }
     let (id, peers) = wait_for_parties(&sotto, &["agent:agent1", "customer"], vec![customer]);
     let call = api::calls(&sotto)
         .into_iter()
@@ -494,8 +484,7 @@ fn invite_with_replaces_takes_the_agent_legs_place() {
         .expect("call");
     let live_legs = call["legs"].as_array().map_or(0, |l| l.len());
     assert!(live_legs >= 2, "legs: {call:#?}");
-    let bye = new.in_dialog(&mut taken, "BYE", &[], None);
-    assert_eq!(bye.and_then(|r| r.status()), Some(200), "{}", new.log);
+    taken.hang_up();
     for p in peers {
         p.wait().assert_all_succeeded(1);
     }
@@ -510,82 +499,71 @@ fn invite_with_replaces_takes_the_agent_legs_place() {
 fn softphone_attended_refer_with_replaces_joins_customer_and_agent2() {
     require_peer!("sipp");
     let mut sotto = Sotto::start();
-    let mut a1 = ua_agent(&sotto, "agent1");
+    let a1 = ua_agent(&sotto, "agent1");
     let agent2 = agent(&sotto, "agent2", "uas_answer_reinvite.xml", &[]);
     let customer = Sipp::scenario("uac_wait_bye.xml")
         .service("agent1")
         .timeout(Duration::from_secs(40))
         .spawn(Some(&sotto.sip_target()));
     let peers = vec![customer, agent2];
-    let Some(mut call1) = a1.answer(Duration::from_secs(10)) else {
+    let Some(call1) = acked_call(&a1, 1, Duration::from_secs(10)) else {
         fail_ua(&[&a1], peers, "agent1 was never called");
     };
-    let call2 = match a1.invite(&sotto.uri("agent2"), &[]) {
-        Ok(d) => d,
-        Err(s) => fail_ua(&[&a1], peers, &format!("agent1's call to agent2 got {s:?}")),
-    };
-    // Call 2 as agent2's side sees it through sotto: sotto's tag is the to-tag.
-    let replaces = format!(
-        "{}%3Bto-tag%3D{}%3Bfrom-tag%3D{}",
-        call2.call_id.replace('@', "%40"),
-        call2.remote_tag,
-        call2.local_tag
-    );
-    let refer_to = format!("Refer-To: <{}?Replaces={replaces}>", sotto.uri("agent2"));
-    let answer = a1.in_dialog(
-        &mut call1,
-        "REFER",
-        &[refer_to, format!("Referred-By: <{}>", sotto.uri("agent1"))],
-        None,
-    );
-    if answer.as_ref().and_then(|r| r.status()) != Some(202) {
-        fail_ua(
-            &[&a1],
-            peers,
-            &format!("REFER answered {:?}", answer.map(|r| r.start)),
-        );
+    let call2 = a1.call(&sotto.uri("agent2"));
+    if let Err(s) = settled(&call2, Duration::from_secs(10)) {
+        fail_ua(&[&a1], peers, &format!("agent1's call to agent2 got {s}"));
+    }
+    // REFER in call 1 whose Refer-To names call 2 as agent2's side sees it through
+    // sotto: sotto's tag is the to-tag (RFC 3891 §7.1), with Referred-By.
+    let target = sotto.uri("agent2");
+    if let Err(e) = a1.act(|p| p.refer_replaces(call1.handle, &target, call2.handle)) {
+        fail_ua(&[&a1], peers, &format!("REFER not sent: {e}"));
+    }
+    let answered = common::poll_until(Duration::from_secs(10), || {
+        call1.read(|c| c.codes_for(Method::Refer).first().copied())
+    });
+    if answered != Some(202) {
+        fail_ua(&[&a1], peers, &format!("REFER answered {answered:?}"));
     }
     // NOTIFY 100, NOTIFY 200 (terminated), BYE on call 1 and on call 2, in any order
     // but NOTIFYs in theirs.
-    let (c1, c2) = (call1.call_id.clone(), call2.call_id.clone());
-    let mut frags = Vec::new();
-    let mut byes = Vec::new();
-    while frags.len() < 2 || byes.len() < 2 {
-        let Some(m) = a1.wait_for(Duration::from_secs(10), |m| {
-            matches!(m.method(), Some("NOTIFY") | Some("BYE"))
-        }) else {
-            fail_ua(
-                &[&a1],
-                peers,
-                &format!("agent1 saw NOTIFYs {frags:?}, BYEs {byes:?}"),
-            );
-        };
-        a1.respond(&m, 200, "OK", &[], None);
-        if m.method() == Some("NOTIFY") {
-            assert_eq!(m.call_id(), c1, "NOTIFY outside the REFER's dialog");
-            frags.push(m.body.lines().next().unwrap_or("").to_string());
-            if frags.len() == 2 {
-                let state = m.header("subscription-state").unwrap_or("");
-                assert!(state.starts_with("terminated"), "final NOTIFY: {state}");
-            }
-        } else {
-            byes.push(m.call_id().to_string());
-        }
+    let (c1, c2) = (
+        call1.read(|c| c.call_id().to_string()),
+        call2.read(|c| c.call_id().to_string()),
+    );
+    let done = common::poll_until(Duration::from_secs(20), || {
+        let notified = call1.read(|c| c.notify_statuses().len() >= 2);
+        (notified && call1.bye_received() && call2.bye_received()).then_some(())
+    });
+    // Each NOTIFY once (by CSeq), in the order they came.
+    let mut notifies = a1.requests_received(Method::Notify);
+    let mut seen = BTreeSet::new();
+    notifies.retain(|n| seen.insert(sotto_sip::message::cseq(n).map(|c| c.0)));
+    if done.is_none() {
+        fail_ua(
+            &[&a1],
+            peers,
+            &format!(
+                "agent1 saw NOTIFYs {:?}, BYEs {:?}",
+                call1.read(|c| c.notify_statuses().to_vec()),
+                byes_to(&a1)
+            ),
+        );
     }
-    assert!(
-        frags[0].starts_with("SIP/2.0 100"),
-        "first NOTIFY {:?}",
-        frags[0]
-    );
-    assert!(
-        frags[1].starts_with("SIP/2.0 200"),
-        "final NOTIFY {:?}",
-        frags[1]
-    );
-    byes.sort();
-    let mut want = vec![c1, c2];
-    want.sort();
-    assert_eq!(byes, want, "BYEs to agent1");
+    for n in &notifies {
+        assert_eq!(
+            sotto_sip::message::call_id(n),
+            Some(c1.as_str()),
+            "NOTIFY outside the REFER's dialog"
+        );
+    }
+    let frags = call1.read(|c| c.notify_statuses().to_vec());
+    assert_eq!(frags.first(), Some(&100), "first NOTIFY {frags:?}");
+    assert_eq!(frags.get(1), Some(&200), "final NOTIFY {frags:?}");
+    let state = raw::header(&notifies[1].headers, "subscription-state").unwrap_or_default();
+    assert!(state.starts_with("terminated"), "final NOTIFY: {state}");
+    let want: BTreeSet<String> = [c1, c2].into_iter().collect();
+    assert_eq!(byes_to(&a1), want, "BYEs to agent1");
     let (id, peers) = wait_for_parties(&sotto, &["agent:agent2", "customer"], peers);
     let_reinvites_settle();
     let ended = api::act(&sotto, &id, "end", Some(&json!({"agent": "agent2"})));

@@ -1,5 +1,6 @@
 //! Harness for the integration tests: run `sotto serve` on free ports and drive it with
-//! real peers (SIPp, baresip) or with raw SIP/RTP written here.
+//! real peers (SIPp, baresip) or with the test UA (`ua`: sotto-testua's phone on a real
+//! socket, with RTP), in the call-control lab (`lab`) or on its own.
 //!
 //! Every process started here is bounded (a hard deadline) and killed by PID on drop.
 //! Peers that are not installed make a test print `SKIP` and return, unless
@@ -11,12 +12,11 @@ pub mod api;
 pub mod audio;
 pub mod baresip;
 pub mod http;
-pub mod phone;
+pub mod lab;
 pub mod ports;
-pub mod rawsip;
-pub mod rawua;
 pub mod sipp;
 pub mod sotto;
+pub mod ua;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

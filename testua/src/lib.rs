@@ -31,7 +31,10 @@
 //! assert_eq!(net[bob].get(theirs).state(), CallState::Terminated { by_peer: true });
 //! ```
 //!
-//! Media (RTP, DTMF) is out of scope: the SDP is negotiated, nothing is sent.
+//! Media (RTP, DTMF) is out of scope: the SDP is negotiated, nothing is sent. A driver
+//! that puts a phone on a real network binds the RTP ports itself and queues them
+//! ([`Phone::add_rtp_port`]) before the phone writes them in an SDP, as the integration
+//! tests' UA does.
 
 #![warn(missing_docs)]
 
@@ -45,6 +48,6 @@ mod tests;
 pub use net::{Datagram, Net, Node, TraceEntry};
 pub use phone::{
     AnswerMode, Call, CallHandle, CallState, Phone, PhoneConfig, PhoneError, ReferMode,
-    Registration, RegistrationState,
+    Registration, RegistrationState, Reoffer,
 };
 pub use sut::{OnEvent, OnTimeout, PollTimeout, Sut};

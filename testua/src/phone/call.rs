@@ -1,12 +1,13 @@
 //! One call of a phone: its SIP state and what the phone observed on it.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use rsip::{Method, Request};
 use sotto_sip::dialog::{Dialog, DialogState};
 use sotto_sip::endpoint::{ClientTxId, Peer, ServerTxId};
 use sotto_sip::headers::Replaces;
-use sotto_sip::refer::{ReferNotifier, ReferOutcome, ReferSubscriber};
+use sotto_sip::refer::{ReferNotifier, ReferOutcome, ReferRequest, ReferSubscriber};
 use sotto_sip::sdp::{Direction, LocalMedia, LocalSession, Negotiated, SessionDescription};
 
 /// Names a call of one [`crate::Phone`] (an index into [`crate::Phone::calls`]).
@@ -51,6 +52,19 @@ impl CallState {
     pub fn is_terminated(self) -> bool {
         matches!(self, Self::Terminated { .. })
     }
+}
+
+/// An offer the peer made inside the dialog (re-INVITE or UPDATE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reoffer {
+    /// When it arrived (the phone's clock).
+    pub at: Instant,
+    /// The direction it offers for the audio stream: its attribute (media level, else
+    /// session level), else inactive for the RFC 2543 hold address `c=0.0.0.0`, else
+    /// sendrecv; inactive when it has no audio stream.
+    pub direction: Direction,
+    /// The offer itself.
+    pub sdp: SessionDescription,
 }
 
 /// What a re-INVITE we send asks for.
@@ -99,6 +113,9 @@ pub struct Call {
     /// A re-INVITE that met glare (491), sent again when the dialog's back-off ends.
     pub(crate) glare_retry: Option<Intent>,
     pub(crate) answer_at: Option<Instant>,
+    /// When to refuse an incoming call, and with what ([`crate::AnswerMode::RejectAfter`]).
+    pub(crate) refuse_at: Option<(Instant, u16)>,
+    pub(crate) answered_at: Option<Instant>,
     /// We CANCELled our INVITE (a 2xx that crosses it gets ACK and BYE).
     pub(crate) cancel_sent: bool,
     /// The 2xx to our INVITE has been ACKed.
@@ -106,6 +123,7 @@ pub struct Call {
     pub(crate) subscribers: Vec<ReferSubscriber>,
     pub(crate) notifier: Option<ReferNotifier>,
     pub(crate) refers_received: u32,
+    pub(crate) refers: Vec<ReferRequest>,
     pub(crate) transfer_of: Option<CallHandle>,
     pub(crate) replaced: Option<CallHandle>,
     pub(crate) replaces_header: Option<Replaces>,
@@ -118,6 +136,7 @@ pub struct Call {
     pub(crate) response_seqs: Vec<Option<u32>>,
     pub(crate) requests: Vec<Method>,
     pub(crate) remote_directions: Vec<Direction>,
+    pub(crate) reoffers: Vec<Reoffer>,
     pub(crate) negotiated: Option<Negotiated>,
     pub(crate) notify_statuses: Vec<u16>,
     pub(crate) timeouts: Vec<Method>,
@@ -156,11 +175,14 @@ impl Call {
             reinvite: None,
             glare_retry: None,
             answer_at: None,
+            refuse_at: None,
+            answered_at: None,
             cancel_sent: false,
             acked: false,
             subscribers: Vec::new(),
             notifier: None,
             refers_received: 0,
+            refers: Vec::new(),
             transfer_of: None,
             replaced: None,
             replaces_header: None,
@@ -171,6 +193,7 @@ impl Call {
             response_seqs: Vec::new(),
             requests: Vec::new(),
             remote_directions: Vec::new(),
+            reoffers: Vec::new(),
             negotiated: None,
             notify_statuses: Vec::new(),
             timeouts: Vec::new(),
@@ -182,6 +205,7 @@ impl Call {
             self.state = CallState::Terminated { by_peer };
         }
         self.answer_at = None;
+        self.refuse_at = None;
         self.glare_retry = None;
         if let Some(d) = self.dialog.as_mut() {
             d.terminate();
@@ -237,6 +261,17 @@ impl Call {
     /// When the call was placed or arrived (simulated time).
     pub fn created_at(&self) -> Instant {
         self.created_at
+    }
+
+    /// When the call was answered: our 2xx sent, or the peer's 2xx received (the
+    /// phone's clock).
+    pub fn answered_at(&self) -> Option<Instant> {
+        self.answered_at
+    }
+
+    /// Where we receive this call's RTP: the address and port of our SDP.
+    pub fn rtp_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.media.address, self.media.rtp_port)
     }
 
     /// The call's Call-ID.
@@ -364,6 +399,12 @@ impl Call {
         &self.remote_directions
     }
 
+    /// The offers the peer made inside the dialog (re-INVITEs and UPDATEs with SDP), in
+    /// order: a hold offers sendonly or inactive, a resume sendrecv.
+    pub fn reoffers(&self) -> &[Reoffer] {
+        &self.reoffers
+    }
+
     /// What the last completed offer/answer settled (our direction, codec, where RTP
     /// would go).
     pub fn negotiated(&self) -> Option<&Negotiated> {
@@ -399,6 +440,12 @@ impl Call {
     /// call.
     pub fn transfer_status(&self) -> Option<u16> {
         self.notifier.as_ref().and_then(ReferNotifier::last_status)
+    }
+
+    /// The REFERs received on the call that could be read, in order (their target,
+    /// Replaces and Referred-By).
+    pub fn refers(&self) -> &[ReferRequest] {
+        &self.refers
     }
 
     /// For a call placed to follow a REFER (as transferee): the call the REFER came

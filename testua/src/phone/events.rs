@@ -8,7 +8,7 @@ use sotto_sip::headers::{ReferredBy, Replaces, TypedHeader, TypedHeaders};
 use sotto_sip::message::{reason_phrase, to_tag};
 use sotto_sip::refer::{ReferNotifier, ReferRequest, Sipfrag};
 
-use super::call::{Call, CallHandle, CallState};
+use super::call::{Call, CallHandle, CallState, Reoffer};
 use super::{msg, AnswerMode, Phone, ReferMode, TxKind};
 
 impl Phone {
@@ -23,7 +23,7 @@ impl Phone {
         }
     }
 
-    /// Due auto-answers, glare retries and REFER subscription expiries.
+    /// Due auto-answers and refusals, glare retries and REFER subscription expiries.
     pub(super) fn run_timers(&mut self) {
         let now = self.now;
         for i in 0..self.calls.len() {
@@ -31,6 +31,10 @@ impl Phone {
             if self.calls[i].answer_at.is_some_and(|t| t <= now) {
                 self.calls[i].answer_at = None;
                 let _ = self.answer(h);
+            }
+            if let Some((_, code)) = self.calls[i].refuse_at.filter(|(t, _)| *t <= now) {
+                self.calls[i].refuse_at = None;
+                let _ = self.reject(h, code);
             }
             let call = &mut self.calls[i];
             let retry = call
@@ -221,6 +225,12 @@ impl Phone {
                 }
             }
             AnswerMode::Reject(code) => self.send_final_refusal(h, code),
+            AnswerMode::RejectAfter(code, delay) => {
+                self.send_provisional(h, 180);
+                if self.calls[h.0].state == CallState::Ringing {
+                    self.calls[h.0].refuse_at = Some((self.now + delay, code));
+                }
+            }
         }
     }
 
@@ -258,6 +268,11 @@ impl Phone {
         let sdp = match msg::sdp_of(&request.headers, &request.body) {
             Ok(Some(offer)) => {
                 call.saw_remote_sdp(&offer);
+                call.reoffers.push(Reoffer {
+                    at: self.now,
+                    direction: msg::offered_direction(&offer),
+                    sdp: offer.clone(),
+                });
                 match call.session.answer(&offer, &call.media) {
                     Ok(a) => {
                         call.negotiated = Some(a.negotiated);
@@ -330,8 +345,10 @@ impl Phone {
             Ok(r) => r,
             Err(e) => return self.reply(tx, &request, e.status_code(), vec![]),
         };
+        self.calls[h.0].refers.push(refer.clone());
         let target = refer.target.clone();
-        if self.peer_for(&target).is_err() {
+        let accept_only = self.cfg.refer == ReferMode::Accept;
+        if !accept_only && self.peer_for(&target).is_err() {
             return self.reply(tx, &request, 416, vec![]);
         }
         self.reply(tx, &request, 202, vec![]);
@@ -345,6 +362,9 @@ impl Phone {
         if let Some(Ok(mut notify)) = notify {
             self.common_headers(&mut notify.headers);
             self.send(h, TxKind::Notify, notify);
+        }
+        if accept_only {
+            return;
         }
         let mut extra = Vec::new();
         if let Some(r) = &refer.replaces {
@@ -370,7 +390,7 @@ impl Phone {
         }
     }
 
-    fn report_transfer(&mut self, orig: CallHandle, code: u16) {
+    pub(super) fn report_transfer(&mut self, orig: CallHandle, code: u16) {
         let now = self.now;
         let call = &mut self.calls[orig.0];
         let (Some(n), Some(d)) = (call.notifier.as_mut(), call.dialog.as_mut()) else {
@@ -561,6 +581,7 @@ impl Phone {
         let call = &mut self.calls[h.0];
         call.acked = true;
         call.state = CallState::Confirmed;
+        call.answered_at = Some(self.now);
         if call.cancel_sent {
             // Our CANCEL crossed the 2xx (§9.1): the call is up, so end it with BYE.
             let _ = self.send_bye(h);

@@ -5,7 +5,7 @@ mod events;
 mod msg;
 mod register;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -17,10 +17,10 @@ use sotto_sip::endpoint::{
 };
 use sotto_sip::headers::{ReferredBy, Replaces, TypedHeader};
 use sotto_sip::refer::{refer_to_value, ReferSubscriber};
-use sotto_sip::sdp::{LocalMedia, LocalSession};
+use sotto_sip::sdp::{Codec, LocalMedia, LocalSession, PayloadType};
 use sotto_sip::transaction::{Timers, Transport};
 
-pub use call::{Call, CallHandle, CallState};
+pub use call::{Call, CallHandle, CallState, Reoffer};
 pub use register::{Registration, RegistrationState};
 
 use crate::net::Node;
@@ -44,6 +44,8 @@ pub enum AnswerMode {
     AnswerAfter(Duration),
     /// This final status at once (486 Busy Here, 603 Decline, …).
     Reject(u16),
+    /// 180 Ringing, then this final status after this long.
+    RejectAfter(u16, Duration),
 }
 
 /// What a phone does with a REFER it receives in a call.
@@ -54,6 +56,9 @@ pub enum ReferMode {
     Follow,
     /// Refuse the REFER with this status.
     Reject(u16),
+    /// 202 Accepted and NOTIFY 100 Trying, and nothing more: the test contacts the
+    /// target itself (or not) and reports the outcome with [`Phone::notify_refer`].
+    Accept,
 }
 
 /// How to make a [`Phone`]. Start from [`PhoneConfig::new`] and chain the setters.
@@ -78,12 +83,18 @@ pub struct PhoneConfig {
     pub timers: Timers,
     /// Seed of the tags, branches and Call-IDs (derived from the address when `None`).
     pub seed: Option<u64>,
+    /// The voice codecs our SDP offers and accepts, in our order of preference.
+    pub codecs: Vec<Codec>,
+    /// The payload type of `telephone-event/8000` (RFC 4733) in our offers; `None`
+    /// neither offers nor accepts it.
+    pub telephone_event: Option<PayloadType>,
 }
 
 impl PhoneConfig {
     /// A phone for `user` at `addr`: answers calls (180 then 200), follows REFERs,
-    /// no proxy, default timers.
+    /// no proxy, default timers, PCMU and PCMA with telephone-event on 101.
     pub fn new(user: impl Into<String>, addr: SocketAddr) -> Self {
+        let media = LocalMedia::new(addr.ip(), 0);
         PhoneConfig {
             user: user.into(),
             addr,
@@ -94,7 +105,22 @@ impl PhoneConfig {
             refer: ReferMode::Follow,
             timers: Timers::default(),
             seed: None,
+            codecs: media.codecs,
+            telephone_event: media.telephone_event,
         }
+    }
+
+    /// Sets the voice codecs of our SDP, in our order of preference.
+    pub fn codecs(mut self, codecs: Vec<Codec>) -> Self {
+        self.codecs = codecs;
+        self
+    }
+
+    /// Sets the payload type of `telephone-event/8000` in our offers (`None`: no
+    /// RFC 4733 events).
+    pub fn telephone_event(mut self, payload_type: Option<u8>) -> Self {
+        self.telephone_event = payload_type.map(PayloadType);
+        self
     }
 
     /// Sends requests outside a dialog to `proxy`.
@@ -218,6 +244,8 @@ pub struct Phone {
     server_invites: HashMap<ServerTxId, CallHandle>,
     registration: Option<Registration>,
     requests: Vec<Method>,
+    /// RTP ports for the coming calls, first come first served.
+    rtp_ports: VecDeque<u16>,
 }
 
 impl fmt::Debug for Phone {
@@ -253,6 +281,7 @@ impl Phone {
             server_invites: HashMap::new(),
             registration: None,
             requests: Vec::new(),
+            rtp_ports: VecDeque::new(),
         }
     }
 
@@ -294,6 +323,25 @@ impl Phone {
     /// What the phone does with a REFER from now on.
     pub fn set_refer_mode(&mut self, mode: ReferMode) {
         self.cfg.refer = mode;
+    }
+
+    /// The payload type of `telephone-event/8000` in the SDP of calls placed or
+    /// received from now on (`None`: no RFC 4733 events).
+    pub fn set_telephone_event(&mut self, payload_type: Option<u8>) {
+        self.cfg.telephone_event = payload_type.map(PayloadType);
+    }
+
+    /// Queues `port` for the RTP of a coming call: each new call (placed or received)
+    /// takes the first port queued, or `40000 + 2n` for the phone's `n`th call when none
+    /// is. A phone on a real network queues ports it has bound, so that RTP sent to its
+    /// SDP reaches it.
+    pub fn add_rtp_port(&mut self, port: u16) {
+        self.rtp_ports.push_back(port);
+    }
+
+    /// How many ports [`Phone::add_rtp_port`] queued are still unused.
+    pub fn rtp_ports_queued(&self) -> usize {
+        self.rtp_ports.len()
     }
 
     /// Every call, in the order placed or received.
@@ -510,6 +558,19 @@ impl Phone {
         self.send_refer(h, refer_to_value(&target, Some(&replaces)))
     }
 
+    /// Reports on call `h` the status the request a REFER asked for got (a NOTIFY with
+    /// that sipfrag; a final status ends the subscription, RFC 3515 §2.4.5): for a
+    /// REFER taken with [`ReferMode::Accept`].
+    pub fn notify_refer(&mut self, h: CallHandle, status: u16) -> Result<(), PhoneError> {
+        let call = self.call_ref(h)?;
+        match &call.notifier {
+            Some(n) if !n.is_terminated() => {}
+            _ => return Err(wrong("report a transfer in", call.state)),
+        }
+        self.report_transfer(h, status);
+        Ok(())
+    }
+
     /// Sends INFO in the call with this body (e.g. `application/dtmf-relay`).
     pub fn info(
         &mut self,
@@ -605,12 +666,15 @@ impl Phone {
 
     fn new_media(&mut self) -> (LocalSession, LocalMedia) {
         let n = self.calls.len() as u16;
-        let port = 40000u16.wrapping_add(n.wrapping_mul(2));
+        let port = self
+            .rtp_ports
+            .pop_front()
+            .unwrap_or_else(|| 40000u16.wrapping_add(n.wrapping_mul(2)));
         let id = u64::from(self.next_random() >> 1);
-        (
-            LocalSession::new(id, id),
-            LocalMedia::new(self.cfg.addr.ip(), port),
-        )
+        let mut media = LocalMedia::new(self.cfg.addr.ip(), port);
+        media.codecs = self.cfg.codecs.clone();
+        media.telephone_event = self.cfg.telephone_event;
+        (LocalSession::new(id, id), media)
     }
 
     fn place_call(
@@ -857,7 +921,9 @@ impl Phone {
         let call = &mut self.calls[h.0];
         call.state = CallState::Confirmed;
         call.final_code = Some(200);
+        call.answered_at = Some(self.now);
         call.answer_at = None;
+        call.refuse_at = None;
     }
 
     fn send_final_refusal(&mut self, h: CallHandle, code: u16) {
@@ -903,6 +969,7 @@ impl Node for Phone {
             .flat_map(|c| {
                 [
                     c.answer_at,
+                    c.refuse_at.map(|(t, _)| t),
                     c.dialog.as_ref().and_then(Dialog::poll_timeout),
                     c.notifier.as_ref().and_then(|n| n.poll_timeout()),
                 ]

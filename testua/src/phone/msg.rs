@@ -51,6 +51,20 @@ pub(crate) fn stated_direction(sdp: &SessionDescription) -> Option<Direction> {
         .map(|i| sdp.direction_for(i))
 }
 
+/// The direction an offer asks for on its first audio line: its attribute (media level,
+/// else session level), else inactive for the RFC 2543 hold address `c=0.0.0.0`
+/// (RFC 3264 §8.4), else sendrecv; inactive without an audio line.
+pub(crate) fn offered_direction(sdp: &SessionDescription) -> Direction {
+    let Some(i) = sdp.media.iter().position(|m| m.media == MediaType::Audio) else {
+        return Direction::Inactive;
+    };
+    match sdp.media[i].direction.or(sdp.direction) {
+        Some(d) => d,
+        None if sdp.connection_for(i).is_some_and(|c| c.is_hold_address()) => Direction::Inactive,
+        None => Direction::SendRecv,
+    }
+}
+
 /// Where a request to `uri` goes when no proxy is configured: its host as an IP
 /// literal and its port (5060 by default).
 pub(crate) fn resolve(uri: &rsip::Uri) -> Option<SocketAddr> {

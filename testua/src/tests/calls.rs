@@ -1,9 +1,10 @@
 //! Calls between two phones: answer, refuse, cancel, hang up, hold, glare.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use rsip::Method;
-use sotto_sip::sdp::Direction;
+use sotto_sip::sdp::{Codec, Direction};
 
 use super::{addr, alice_and_bob, uri};
 use crate::{AnswerMode, CallState, PhoneError};
@@ -463,4 +464,105 @@ fn early_media_in_183_then_answer() {
         .collect();
     assert_eq!(answers.len(), 2);
     assert_eq!(answers[0], answers[1]);
+}
+
+#[test]
+fn refusal_after_a_delay_rings_first() {
+    let (mut net, alice, bob) =
+        alice_and_bob(AnswerMode::RejectAfter(486, Duration::from_millis(500)));
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    assert_eq!(net[alice].get(call).state(), CallState::Ringing);
+    net.advance(Duration::from_millis(499));
+    assert_eq!(net[alice].get(call).invite_codes(), [180]);
+    net.advance(Duration::from_millis(1));
+    assert_eq!(net[alice].get(call).invite_codes(), [180, 486]);
+    let theirs = net[bob].last_incoming().unwrap();
+    assert_eq!(net[bob].get(theirs).final_code(), Some(486));
+    assert_eq!(
+        net[bob].get(theirs).state(),
+        CallState::Terminated { by_peer: false }
+    );
+    assert_eq!(net[bob].get(theirs).answered_at(), None);
+}
+
+#[test]
+fn both_ends_know_when_the_call_was_answered() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::AnswerAfter(Duration::from_secs(2)));
+    let start = net.now();
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    assert_eq!(net[alice].get(call).answered_at(), None);
+    net.advance(Duration::from_secs(3));
+    let theirs = net[bob].last_incoming().unwrap();
+    let answered = start + Duration::from_secs(2);
+    assert_eq!(net[alice].get(call).answered_at(), Some(answered));
+    assert_eq!(net[bob].get(theirs).answered_at(), Some(answered));
+    assert_eq!(net[alice].get(call).created_at(), start);
+}
+
+#[test]
+fn reoffers_keep_each_direction_the_peer_offered_and_when() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Answer);
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let theirs = net[bob].last_incoming().unwrap();
+    assert!(net[bob].get(theirs).reoffers().is_empty(), "not the INVITE");
+    let start = net.now();
+    net[alice].hold(call).unwrap();
+    net.settle();
+    net.advance(Duration::from_secs(1));
+    net[alice].resume(call).unwrap();
+    net.settle();
+    let offers = net[bob].get(theirs).reoffers();
+    let got: Vec<_> = offers.iter().map(|o| (o.at - start, o.direction)).collect();
+    assert_eq!(
+        got,
+        [
+            (Duration::ZERO, Direction::SendOnly),
+            (Duration::from_secs(1), Direction::SendRecv)
+        ]
+    );
+    assert_eq!(offers[0].sdp.direction_for(0), Direction::SendOnly);
+    assert!(net[alice].get(call).reoffers().is_empty());
+}
+
+#[test]
+fn queued_rtp_ports_and_codecs_make_the_sdp() {
+    let mut net = crate::Net::new();
+    let alice = net.add_phone(
+        crate::PhoneConfig::new("alice", addr(1))
+            .codecs(vec![Codec::Pcmu])
+            .telephone_event(None),
+    );
+    let bob = net.add_phone(crate::PhoneConfig::new("bob", addr(2)));
+    net[alice].add_rtp_port(30_000);
+    assert_eq!(net[alice].rtp_ports_queued(), 1);
+    let first = net[alice].call(&uri("bob", 2), true);
+    let second = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    assert_eq!(net[alice].rtp_ports_queued(), 0);
+    assert_eq!(
+        net[alice].get(first).rtp_addr(),
+        SocketAddr::new(addr(1).ip(), 30_000)
+    );
+    // None queued: 40000 + 2n.
+    assert_eq!(
+        net[alice].get(second).rtp_addr(),
+        SocketAddr::new(addr(1).ip(), 40_002)
+    );
+    let theirs = net[bob].incoming_calls()[0];
+    let n = net[bob].get(theirs).negotiated().unwrap().clone();
+    assert_eq!(n.remote_rtp, SocketAddr::new(addr(1).ip(), 30_000));
+    assert_eq!(n.codec, Codec::Pcmu);
+    assert_eq!(n.telephone_event, None, "alice offers no RFC 4733 events");
+    let offer = String::from_utf8_lossy(&net[bob].get(theirs).invite().body).into_owned();
+    assert!(offer.contains("RTP/AVP 0\r\n"), "{offer}");
+
+    // From now on alice offers telephone-event.
+    net[alice].set_telephone_event(Some(96));
+    let third = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let n = net[alice].get(third).negotiated().unwrap();
+    assert_eq!(n.telephone_event, Some(sotto_sip::sdp::PayloadType(96)));
 }

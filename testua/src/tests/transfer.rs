@@ -160,3 +160,35 @@ fn refer_subscription_of_an_ended_call_expires_quietly() {
     let at_carol = net[carol].last_incoming().unwrap();
     assert_eq!(net[carol].get(at_carol).state(), CallState::Ringing);
 }
+
+#[test]
+fn accepted_refer_waits_for_the_test_to_report() {
+    let (mut net, alice, bob) = alice_and_bob(AnswerMode::Answer);
+    net[alice].set_refer_mode(ReferMode::Accept);
+    let call = net[alice].call(&uri("bob", 2), true);
+    net.settle();
+    let theirs = net[bob].last_incoming().unwrap();
+    assert!(
+        net[alice].notify_refer(call, 200).is_err(),
+        "no REFER to report on"
+    );
+    net[bob].refer(theirs, &uri("carol", 3)).unwrap();
+    net.settle();
+    assert_eq!(net[bob].get(theirs).codes_for(Method::Refer), [202]);
+    assert_eq!(net[bob].get(theirs).notify_statuses(), [100]);
+    assert_eq!(net[alice].calls().len(), 1, "the target is not called");
+    let refers = net[alice].get(call).refers();
+    assert_eq!(refers.len(), 1);
+    assert_eq!(refers[0].target.to_string(), uri("carol", 3));
+
+    net[alice].notify_refer(call, 200).unwrap();
+    net.settle();
+    let b = net[bob].get(theirs);
+    assert_eq!(b.notify_statuses(), [100, 200]);
+    assert_eq!(b.refer_outcome(), Some(ReferOutcome::Succeeded(200)));
+    assert_eq!(net[alice].get(call).codes_for(Method::Notify), [200, 200]);
+    assert!(
+        net[alice].notify_refer(call, 200).is_err(),
+        "the subscription has ended"
+    );
+}
