@@ -15,6 +15,7 @@ pub mod api;
 pub mod callmodel;
 pub mod calls;
 pub mod config;
+pub mod contact;
 pub mod dial;
 pub mod live;
 pub mod logging;
