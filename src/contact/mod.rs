@@ -900,12 +900,11 @@ impl ContactCentre {
             a.history.push_back(change.clone());
             self.out.push_back(Output::AgentState(change));
         }
-        let team = self.dir.agents[id].team.clone();
-        let cap = self.dir.agents[id].capacity;
+        let agent = &self.dir.agents[id];
         let a = &self.agents[id];
         for ch in Channel::ALL {
-            let ok = eligible(a, cap, ch);
-            self.ready.set(&team, ch, id, a.free_since, ok);
+            let ok = eligible(a, agent.capacity, ch);
+            self.ready.set(&agent.team, ch, id, a.free_since, ok);
         }
         self.route_agent(now, id);
     }
@@ -931,17 +930,19 @@ impl ContactCentre {
     /// Gives a newly free agent the oldest contact waiting in the queues
     /// they serve, while they can take more.
     fn route_agent(&mut self, now: Instant, id: &AgentId) {
-        let team = self.dir.agents[id].team.clone();
         for _ in 0..64 {
-            let candidates = self.ready.queues_of(&team);
+            if !self.ready.any(id) {
+                return;
+            }
+            let team = &self.dir.agents[id].team;
             let mut best: Option<(Instant, ContactId)> = None;
-            for (queue, channel) in candidates {
-                if !self.ready.contains(&team, channel, id) {
+            for (queue, channel) in self.ready.queues_of(team) {
+                if !self.ready.contains(*channel, id) {
                     continue;
                 }
                 let head = self
                     .waiting
-                    .get(&queue)
+                    .get(queue)
                     .and_then(|w| w.front())
                     .and_then(|c| self.contacts.get(c).map(|x| (x.arrived, *c)));
                 if let Some(h) = head {
@@ -955,10 +956,7 @@ impl ContactCentre {
             };
             // The agent is free now but may not be the longest idle one.
             let channel = self.contacts[&contact].channel;
-            let agent = self
-                .ready
-                .best(&team, channel)
-                .unwrap_or_else(|| id.clone());
+            let agent = self.ready.best(team, channel).unwrap_or_else(|| id.clone());
             self.offer(now, contact, agent);
         }
     }

@@ -12,7 +12,7 @@ use std::time::Instant;
 pub(super) struct Ready {
     sets: HashMap<(TeamId, Channel), BTreeSet<(Instant, AgentId)>>,
     /// Where each agent is in `sets`, per channel.
-    keys: HashMap<(AgentId, Channel), Instant>,
+    keys: HashMap<AgentId, [Option<Instant>; 4]>,
     /// The queues each team serves, with their channel.
     team_queues: HashMap<TeamId, Vec<(QueueId, Channel)>>,
 }
@@ -42,20 +42,36 @@ impl Ready {
         since: Instant,
         ok: bool,
     ) {
-        let key = (agent.clone(), channel);
-        let now_in = self.keys.get(&key).copied();
-        if ok && now_in == Some(since) {
+        let now_in = self.keys.get(agent).and_then(|k| k[channel.index()]);
+        if (ok && now_in == Some(since)) || (!ok && now_in.is_none()) {
             return;
         }
         let set = self.sets.entry((team.clone(), channel)).or_default();
         if let Some(old) = now_in {
             set.remove(&(old, agent.clone()));
-            self.keys.remove(&key);
         }
         if ok {
             set.insert((since, agent.clone()));
-            self.keys.insert(key, since);
         }
+        let slot = match self.keys.get_mut(agent) {
+            Some(k) => k,
+            None => self.keys.entry(agent.clone()).or_default(),
+        };
+        slot[channel.index()] = ok.then_some(since);
+    }
+
+    /// Whether `agent` may take a contact of `channel` now.
+    pub(super) fn contains(&self, channel: Channel, agent: &AgentId) -> bool {
+        self.keys
+            .get(agent)
+            .is_some_and(|k| k[channel.index()].is_some())
+    }
+
+    /// Whether `agent` may take anything now.
+    pub(super) fn any(&self, agent: &AgentId) -> bool {
+        self.keys
+            .get(agent)
+            .is_some_and(|k| k.iter().any(Option::is_some))
     }
 
     /// The agent of `team` free longest for `channel`.
@@ -66,12 +82,8 @@ impl Ready {
             .map(|(_, a)| a.clone())
     }
 
-    pub(super) fn contains(&self, _team: &TeamId, channel: Channel, agent: &AgentId) -> bool {
-        self.keys.contains_key(&(agent.clone(), channel))
-    }
-
     /// The queues `team` serves.
-    pub(super) fn queues_of(&self, team: &TeamId) -> Vec<(QueueId, Channel)> {
-        self.team_queues.get(team).cloned().unwrap_or_default()
+    pub(super) fn queues_of(&self, team: &TeamId) -> &[(QueueId, Channel)] {
+        self.team_queues.get(team).map_or(&[], Vec::as_slice)
     }
 }
