@@ -163,6 +163,13 @@ impl Runtime {
                 tracing::debug!(%call, ?event, "call event");
             }
             Output::Registrations(views) => self.registrations.set(views),
+            Output::Queued {
+                call, entry_point, ..
+            } => {
+                // No contact-centre directory is configured yet, so no
+                // entry point routes here (docs/contact-centre.md).
+                tracing::warn!(%call, entry_point, "queued call with no contact centre");
+            }
         }
     }
 

@@ -110,6 +110,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|u| (u.name.clone(), u.password.clone()))
                 .collect(),
+            // Entry points come with the contact centre's directory (not
+            // configured yet: docs/contact-centre.md).
+            entry_points: Default::default(),
             expiry: ExpiryPolicy {
                 min: config.sip.min_expires,
                 max: config.sip.max_expires,

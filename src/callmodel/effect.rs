@@ -40,6 +40,9 @@ pub enum CallEvent {
     /// The consulted agent accepted (or the dial number answered):
     /// Transfer and Conference are now enabled.
     ConsultAccepted { party: PartyId },
+    /// The agent a queued call was offered to did not take it; the call
+    /// waits for the next one.
+    OfferFailed { party: PartyId, reason: FailReason },
     /// The consulted party did not answer; told to the primary agent.
     ConsultFailed { party: PartyId, reason: FailReason },
     /// `party` now holds the Primary role.

@@ -30,10 +30,15 @@ impl CallModel {
             Phase::Dialing {
                 then: Some(target),
                 blind,
+                queued,
             } => {
                 let kind = PartyKind::from_target(&target);
                 self.add_party(now, kind, Role::Customer, Some(target));
-                self.phase = Phase::Dialing { then: None, blind };
+                self.phase = Phase::Dialing {
+                    then: None,
+                    blind,
+                    queued,
+                };
             }
             Phase::Dialing { then: None, .. } => {
                 if self.parties.iter().all(|p| p.answered) {
@@ -65,6 +70,11 @@ impl CallModel {
         }
         let Some(p) = self.remove(id) else { return };
         match self.phase {
+            Phase::Dialing { queued: true, .. } => {
+                // The call waits for the next agent.
+                self.event(CallEvent::OfferFailed { party: id, reason });
+                self.push(Effect::Media);
+            }
             Phase::Dialing { blind: true, .. } => {
                 self.end_call(EndReason::TransferFailed { party: id, reason })
             }

@@ -72,6 +72,9 @@ enum Phase {
         /// The ringing leg is a blind-transfer target: if it fails the
         /// call is dropped (`docs/call-control.md#blind-transfer`).
         blind: bool,
+        /// A queued call: the customer waits (hearing music) for an agent;
+        /// an offer that fails leaves the call queued for the next one.
+        queued: bool,
     },
     Live,
     Ended,
@@ -106,8 +109,38 @@ impl CallModel {
         m.phase = Phase::Dialing {
             then: None,
             blind: false,
+            queued: false,
         };
         m
+    }
+
+    /// A call waiting in a queue: the customer is answered and hears music
+    /// until an agent takes the call ([`CallModel::offer`]); an agent who
+    /// does not answer leaves it waiting for the next one
+    /// (`docs/contact-centre.md#rona`).
+    pub fn queued(now: Instant, customer: PartyKind) -> CallModel {
+        let mut m = CallModel::empty();
+        m.add_party(now, customer, Role::Customer, None);
+        m.parties[0].answered = true;
+        m.phase = Phase::Dialing {
+            then: None,
+            blind: false,
+            queued: true,
+        };
+        m
+    }
+
+    /// Offers a queued call to the agent `user`: their leg is dialled and,
+    /// once it answers, they are the call's primary agent. None when the
+    /// call is not waiting or an offer already rings.
+    pub fn offer(&mut self, now: Instant, user: String) -> Option<PartyId> {
+        let waiting = matches!(self.phase, Phase::Dialing { queued: true, .. });
+        if !waiting || self.primary().is_some() {
+            return None;
+        }
+        let target = Target::Agent(user.clone());
+        let id = self.add_party(now, PartyKind::Agent { user }, Role::Primary, Some(target));
+        Some(id)
     }
 
     /// An agent-originated call: the agent's own leg is dialled first, then
@@ -125,6 +158,7 @@ impl CallModel {
         m.phase = Phase::Dialing {
             then: Some(target),
             blind: false,
+            queued: false,
         };
         m
     }

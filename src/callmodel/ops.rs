@@ -125,6 +125,7 @@ impl CallModel {
         self.phase = Phase::Dialing {
             then: None,
             blind: true,
+            queued: false,
         };
         self.event(CallEvent::Transferred { from: by, to });
         self.push(Effect::Media);

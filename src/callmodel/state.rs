@@ -9,6 +9,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CallState {
+    /// The customer waits in a queue (hearing music) for an agent to take
+    /// the call; an offer to an agent may be ringing.
+    Queued,
     /// Waiting for the legs that make the call (or a blind-transfer
     /// target) to answer.
     Dialing,
@@ -46,6 +49,7 @@ impl CallModel {
     pub fn state(&self) -> CallState {
         match self.phase {
             Phase::Ended => return CallState::Ended,
+            Phase::Dialing { queued: true, .. } => return CallState::Queued,
             Phase::Dialing { .. } => return CallState::Dialing,
             Phase::Live => {}
         }

@@ -4,7 +4,7 @@
 use super::call::{Call, Leg, LegIx, Origin, Route, Uac};
 use super::output::CallId;
 use super::output::{MediaOp, Output};
-use super::CallCore;
+use super::{CallCore, ControlError};
 
 use crate::callmodel::{CallModel, FailReason, PartyKind};
 use crate::media_rt::LegRemote;
@@ -501,4 +501,100 @@ pub(super) fn caller_of(request: &Request) -> (Option<String>, String) {
         )
     })
     .unwrap_or((None, "anonymous".into()))
+}
+
+impl CallCore {
+    /// A call to a contact-centre entry point: answered at once, the caller
+    /// hears music in the call's room while it waits for an agent
+    /// (`docs/contact-centre.md#routing`); the runtime hears of it
+    /// ([`Output::Queued`]) and offers it to agents with [`Self::offer_agent`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_queued(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: Request,
+        peer: Peer,
+        offer: Option<SessionDescription>,
+        entry_point: String,
+        ep: &mut Endpoint,
+    ) {
+        let Some(mut a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+            return;
+        };
+        let sdp = match &mut a.origin {
+            Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
+            Origin::Uac(_) => String::new(),
+        };
+        if !self.answer_a_leg(now, &mut a, &sdp, ep) {
+            self.release_media(a.media, a.rtp_port);
+            return;
+        }
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        let model = CallModel::queued(now, PartyKind::Customer).with_recording(self.cfg.record);
+        a.party = model.parties().next().map(|p| p.id);
+        let (name, number) = caller_of(&request);
+        let call = Call::new(
+            id,
+            Route::EntryPoint(entry_point.clone()),
+            now,
+            vec![a],
+            Some(model),
+        );
+        self.insert_call(now, call);
+        self.join_room(id, 0);
+        self.out.push_back(Output::Queued {
+            call: id,
+            entry_point,
+            number,
+            name: name.map(|n| n.trim_matches('"').to_string()),
+        });
+        self.publish(now, id);
+    }
+
+    /// Offers a queued call to the agent `user`: their phone rings; when it
+    /// answers they are bridged to the caller (`CallEvent::Connected`), when
+    /// it cannot ring, refuses or is withdrawn the call waits on
+    /// (`CallEvent::OfferFailed`).
+    pub fn offer_agent(
+        &mut self,
+        now: Instant,
+        call: CallId,
+        user: &str,
+        ep: &mut Endpoint,
+    ) -> Result<(), ControlError> {
+        let model = self
+            .calls
+            .get_mut(&call)
+            .and_then(|c| c.model.as_mut())
+            .ok_or_else(|| ControlError::NotFound(format!("no call {call}")))?;
+        if model.offer(now, user.to_string()).is_none() {
+            return Err(ControlError::BadRequest(format!(
+                "call {call} is not waiting for an agent"
+            )));
+        }
+        self.drive(now, call, ep);
+        Ok(())
+    }
+
+    /// Takes back the offer of a queued call (RONA): the agent's ringing is
+    /// cancelled and the call waits on.
+    pub fn withdraw_offer(&mut self, now: Instant, call: CallId, ep: &mut Endpoint) {
+        let ringing = self.calls.get(&call).and_then(|c| {
+            let model = c.model.as_ref()?;
+            if model.state() != crate::callmodel::CallState::Queued {
+                return None;
+            }
+            let primary = model
+                .parties()
+                .find(|p| p.role == crate::callmodel::Role::Primary && !p.answered)?;
+            c.legs
+                .iter()
+                .position(|l| l.party == Some(primary.id) && !l.answered && !l.gone)
+        });
+        if let Some(ix) = ringing {
+            self.no_answer(now, call, ix, ep);
+        }
+    }
 }

@@ -27,6 +27,8 @@ pub type CallKey = (String, String);
 pub enum Route {
     Echo,
     Agent(String),
+    /// An entry point of the contact centre: the caller waits in a queue.
+    EntryPoint(String),
 }
 
 impl Route {
@@ -34,6 +36,7 @@ impl Route {
         match self {
             Route::Echo => "echo".into(),
             Route::Agent(user) => format!("agent:{user}"),
+            Route::EntryPoint(id) => format!("entry:{id}"),
         }
     }
 }

@@ -79,6 +79,8 @@ impl CallCore {
             .unwrap_or_default();
         let route = if self.cfg.echo_user.as_deref() == Some(user.as_str()) {
             Route::Echo
+        } else if let Some(entry) = self.cfg.entry_points.get(&user) {
+            Route::EntryPoint(entry.clone())
         } else if self.cfg.users.contains_key(&user) {
             Route::Agent(user)
         } else {
@@ -87,6 +89,7 @@ impl CallCore {
         match route {
             Route::Echo => self.start_echo(now, tx, request, peer, offer, ep),
             Route::Agent(user) => self.start_b2bua(now, tx, request, peer, offer, user, ep),
+            Route::EntryPoint(entry) => self.start_queued(now, tx, request, peer, offer, entry, ep),
         }
     }
 

@@ -60,6 +60,9 @@ pub struct CallControlConfig {
     pub echo_user: Option<String>,
     /// name → password
     pub users: HashMap<String, String>,
+    /// Request-URI user (or dialled number) → contact-centre entry point:
+    /// such calls are answered and wait in a queue for an agent.
+    pub entry_points: HashMap<String, String>,
     /// Registrar expiry policy.
     pub expiry: ExpiryPolicy,
     /// Secret for stateless digest nonces.

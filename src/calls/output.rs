@@ -85,6 +85,18 @@ pub enum Output {
     Event { call: CallId, event: CallEventView },
     /// The registrar's bindings changed.
     Registrations(Vec<RegistrationView>),
+    /// A call came in at a contact-centre entry point and waits (hearing
+    /// music) to be offered to an agent ([`CallCore::offer_agent`](super::CallCore::offer_agent)).
+    Queued {
+        /// The call.
+        call: CallId,
+        /// The entry point's id.
+        entry_point: String,
+        /// The caller's number (the From user).
+        number: String,
+        /// The caller's display name, when given.
+        name: Option<String>,
+    },
 }
 
 /// Media work for the runtime. Ports are chosen by the core ([`PortPool`]);

@@ -48,6 +48,8 @@ struct Media {
     ended: Vec<CallRecord>,
     events: Vec<(CallId, CallEventView)>,
     dtmf: Vec<(LegId, String)>,
+    /// Calls that came in at an entry point: (call, entry point, number).
+    queued: Vec<(CallId, String, String)>,
 }
 
 /// The system under test: the core and its stand-in runtime.
@@ -93,6 +95,12 @@ impl Media {
             }
             Output::Event { call, event } => self.events.push((call, event)),
             Output::Registrations(_) => {}
+            Output::Queued {
+                call,
+                entry_point,
+                number,
+                ..
+            } => self.queued.push((call, entry_point, number)),
         }
         None
     }
@@ -177,6 +185,7 @@ fn config(start: Instant) -> CallControlConfig {
             .into_iter()
             .map(|u| (u.to_string(), u.to_string()))
             .collect(),
+        entry_points: [("support".to_string(), "support-ep".to_string())].into(),
         expiry: ExpiryPolicy {
             min: 60,
             max: 3600,
@@ -847,4 +856,124 @@ fn a_blind_refer_whose_target_rings_out_reports_failure_and_drops_the_call() {
     // Nothing is left to time out (no subscription deadline spinning).
     lab.advance(Duration::from_secs(120));
     assert_eq!(lab.media().ended.len(), 1);
+}
+
+impl Lab {
+    fn offer(&mut self, call: CallId, user: &str) -> Result<(), ControlError> {
+        let now = self.net.now();
+        let r = self.sut.act(|e, ep| {
+            let r = e.core.offer_agent(now, call, user, ep);
+            e.drain(now, ep);
+            r
+        });
+        self.settle();
+        r
+    }
+
+    fn withdraw(&mut self, call: CallId) {
+        let now = self.net.now();
+        self.sut.act(|e, ep| {
+            e.core.withdraw_offer(now, call, ep);
+            e.drain(now, ep);
+        });
+        self.settle();
+    }
+
+    fn offer_failures(&self, call: CallId) -> usize {
+        self.media()
+            .events
+            .iter()
+            .filter(|(c, e)| *c == call && matches!(e, CallEventView::OfferFailed { .. }))
+            .count()
+    }
+}
+
+#[test]
+fn a_call_to_an_entry_point_waits_with_music_until_an_agent_takes_it() {
+    let mut lab = Lab::new();
+    let agent1 = lab.agent("agent1", "127.0.0.11:5060", AnswerMode::Answer);
+    let cust = lab.customer_calls("support");
+    let c = lab.customer;
+    // Answered at once; the caller waits in the room hearing nobody (music).
+    assert_eq!(lab.net[c].get(cust).state(), CallState::Confirmed);
+    let id = lab.call_id();
+    assert_eq!(lab.state(id), "queued");
+    assert_eq!(lab.view(id).route, "entry:support-ep");
+    let customer = lab.legs(id)[0];
+    assert!(lab.hears(id, customer).is_empty());
+    assert_eq!(lab.media().queued.len(), 1);
+    assert_eq!(lab.media().queued[0].1, "support-ep");
+    assert!(
+        lab.net[agent1].last_incoming().is_none(),
+        "nobody rings yet"
+    );
+
+    lab.offer(id, "agent1").unwrap();
+    assert_eq!(lab.state(id), "connected");
+    let agent = lab.legs(id)[1];
+    assert_eq!(lab.hears(id, customer), [agent]);
+    assert_eq!(lab.hears(id, agent), [customer]);
+    assert!(lab
+        .media()
+        .events
+        .iter()
+        .any(|(k, e)| *k == id && *e == CallEventView::Connected));
+}
+
+#[test]
+fn an_offer_withdrawn_refused_or_unreachable_leaves_the_call_waiting() {
+    let mut lab = Lab::new();
+    let agent1 = lab.agent("agent1", "127.0.0.11:5060", AnswerMode::Ring);
+    lab.agent("agent2", "127.0.0.12:5060", AnswerMode::Reject(486));
+    lab.customer_calls("support");
+    let id = lab.call_id();
+
+    // RONA: the runtime withdraws the offer; the ringing is cancelled.
+    lab.offer(id, "agent1").unwrap();
+    let rang = lab.net[agent1].last_incoming().expect("agent1 rings");
+    assert!(
+        matches!(lab.offer(id, "agent2"), Err(ControlError::BadRequest(_))),
+        "one offer at a time"
+    );
+    lab.withdraw(id);
+    assert!(lab.net[agent1]
+        .get(rang)
+        .requests()
+        .contains(&rsip::Method::Cancel));
+    assert_eq!(lab.state(id), "queued");
+    assert_eq!(lab.offer_failures(id), 1);
+
+    // A phone that refuses (486) is the same.
+    lab.offer(id, "agent2").unwrap();
+    assert_eq!(lab.state(id), "queued");
+    assert_eq!(lab.offer_failures(id), 2);
+
+    // An agent whose phone is not registered cannot be rung.
+    lab.offer(id, "agent3").unwrap();
+    assert_eq!(lab.offer_failures(id), 3);
+
+    // The caller still waits, in the room, and the next agent takes it.
+    let agent3 = lab.agent("agent3", "127.0.0.13:5060", AnswerMode::Answer);
+    lab.offer(id, "agent3").unwrap();
+    assert_eq!(lab.state(id), "connected");
+    assert!(lab.net[agent3].last_incoming().is_some());
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_offered_stops_the_ringing() {
+    let mut lab = Lab::new();
+    let agent1 = lab.agent("agent1", "127.0.0.11:5060", AnswerMode::Ring);
+    let cust = lab.customer_calls("support");
+    let id = lab.call_id();
+    lab.offer(id, "agent1").unwrap();
+    let c = lab.customer;
+    lab.net[c].hangup(cust).unwrap();
+    lab.settle();
+    let rang = lab.net[agent1].last_incoming().unwrap();
+    assert!(lab.net[agent1]
+        .get(rang)
+        .requests()
+        .contains(&rsip::Method::Cancel));
+    assert!(lab.media().views.is_empty() && lab.media().bound.is_empty());
+    assert_eq!(lab.media().ended[0].route, "entry:support-ep");
 }
