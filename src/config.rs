@@ -37,6 +37,12 @@ pub struct Config {
     pub recording: RecordingConfig,
     #[serde(default = "defaults::top_trunk")]
     pub trunk: TrunkConfig,
+    /// The contact centre's directory (`docs/contact-centre.md`): teams,
+    /// queues, entry points, agents. A file's `[contact_centre]` replaces the
+    /// embedded one whole; its agents who are not `[[users]]` cannot log in
+    /// (`sotto serve` leaves them out and says so).
+    #[serde(default = "defaults::top_contact_centre")]
+    pub contact_centre: crate::contact::DirectoryConfig,
 }
 
 /// The outbound trunk dial numbers are reached through (`docs/call-control.md#dial-numbers`).
@@ -365,6 +371,20 @@ impl Config {
                 bail!("user {:?} is also routes.echo_user", u.name);
             }
         }
+        let cc = &self.contact_centre;
+        cc.directory()
+            .map_err(|e| anyhow::anyhow!("invalid [contact_centre]: {e}"))?;
+        for e in &cc.entry_points {
+            if seen.contains(e.address.as_str())
+                || (self.routes.echo && e.address == self.routes.echo_user)
+            {
+                bail!(
+                    "invalid [contact_centre] entry point {:?}: address {:?} is also a user or the echo route",
+                    e.id.0,
+                    e.address
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -405,6 +425,7 @@ mod defaults {
         top_users: Vec<UserConfig> = None, "users";
         top_recording: RecordingConfig = None, "recording";
         top_trunk: TrunkConfig = None, "trunk";
+        top_contact_centre: crate::contact::DirectoryConfig = None, "contact_centre";
         trunk_uri: String = Some("trunk"), "uri";
         trunk_transfer: String = Some("trunk"), "transfer";
         sip_listen: SocketAddr = Some("sip"), "listen";

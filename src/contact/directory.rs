@@ -83,6 +83,7 @@ impl Channel {
 
 /// How many contacts of each channel an agent handles at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Capacity {
     /// Calls (at most one is ever offered or connected).
     pub voice: u8,
@@ -119,6 +120,7 @@ impl Capacity {
 
 /// An agent of the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Agent {
     /// The agent's SIP user name.
     pub id: AgentId,
@@ -127,11 +129,13 @@ pub struct Agent {
     /// The team whose queues the agent serves.
     pub team: TeamId,
     /// Contacts at once per channel.
+    #[serde(default)]
     pub capacity: Capacity,
 }
 
 /// A team: the agents that serve a set of queues.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Team {
     /// Its id.
     pub id: TeamId,
@@ -153,6 +157,7 @@ pub enum Strategy {
 
 /// A queue: where contacts of one channel wait for an agent of one team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Queue {
     /// Its id.
     pub id: QueueId,
@@ -163,8 +168,10 @@ pub struct Queue {
     /// The channel of its contacts.
     pub channel: Channel,
     /// How an agent is picked.
+    #[serde(default)]
     pub strategy: Strategy,
-    /// How long an offer may go unanswered before it is taken back (RONA).
+    /// How long an offer may go unanswered before it is taken back (RONA),
+    /// in seconds in the configuration.
     #[serde(with = "secs")]
     pub rona_timeout: Duration,
     /// Reasons an agent may give when wrapping up a contact of this queue.
@@ -179,6 +186,7 @@ pub struct Queue {
 
 /// What a queued caller hears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Waiting {
     /// Music on hold while queued.
     pub music: bool,
@@ -189,6 +197,7 @@ pub struct Waiting {
 
 /// An entry point: contacts that come in here wait in `queue`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EntryPoint {
     /// Its id.
     pub id: EntryPointId,
@@ -218,6 +227,7 @@ pub enum VariableType {
 
 /// A contact variable's definition (CAD: call-attached data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VariableDef {
     /// Its name.
     pub name: String,
@@ -230,6 +240,66 @@ pub struct VariableDef {
     pub secure: bool,
     /// Shown on the offer (at most six are).
     pub on_offer: bool,
+}
+
+/// The directory as the configuration lists it (`[contact_centre]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// Show only the last four digits of customers' numbers.
+    #[serde(default)]
+    pub masking: bool,
+    /// Reasons an agent may give for being idle.
+    #[serde(default)]
+    pub idle_reasons: Vec<String>,
+    /// Teams.
+    #[serde(default)]
+    pub teams: Vec<Team>,
+    /// Queues.
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    /// Entry points.
+    #[serde(default)]
+    pub entry_points: Vec<EntryPoint>,
+    /// Agents.
+    #[serde(default)]
+    pub agents: Vec<Agent>,
+    /// Contact-variable definitions.
+    #[serde(default)]
+    pub variables: Vec<VariableDef>,
+}
+
+impl DirectoryConfig {
+    /// The directory it describes, checked ([`Directory::check`]).
+    pub fn directory(&self) -> Result<Directory, String> {
+        let dir = Directory {
+            agents: self
+                .agents
+                .iter()
+                .map(|a| (a.id.clone(), a.clone()))
+                .collect(),
+            teams: self
+                .teams
+                .iter()
+                .map(|t| (t.id.clone(), t.clone()))
+                .collect(),
+            queues: self
+                .queues
+                .iter()
+                .map(|q| (q.id.clone(), q.clone()))
+                .collect(),
+            entry_points: self
+                .entry_points
+                .iter()
+                .map(|e| (e.id.clone(), e.clone()))
+                .collect(),
+            variables: self.variables.clone(),
+            idle_reasons: self.idle_reasons.clone(),
+            masking: self.masking,
+        };
+        dir.check()?;
+        Ok(dir)
+    }
 }
 
 /// The whole directory.

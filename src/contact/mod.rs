@@ -18,8 +18,8 @@ mod routing;
 mod tests;
 
 pub use directory::{
-    Agent, AgentId, Capacity, Channel, Directory, EntryPoint, EntryPointId, Queue, QueueId,
-    Strategy, Team, TeamId, VariableDef, VariableType, Waiting,
+    Agent, AgentId, Capacity, Channel, Directory, DirectoryConfig, EntryPoint, EntryPointId, Queue,
+    QueueId, Strategy, Team, TeamId, VariableDef, VariableType, Waiting,
 };
 
 use serde::{Deserialize, Serialize};
