@@ -6,9 +6,13 @@
 //! driver's transaction user: everything here happens on one task, in the
 //! order the core asked. See `docs/ARCHITECTURE.md` ("Threads").
 
-use crate::callmodel::Action;
+use crate::callmodel::{Action, CallEventView};
 use crate::calls::control::ControlView;
 use crate::calls::{ActionArgs, CallCore, CallId, ControlError, LegId, MediaOp, Output};
+use crate::contact::{
+    AgentId, Arrival, CcError, ContactCentre, ContactId, Customer, OfferId, OfferView, Requested,
+    Revoked,
+};
 use crate::live::{LiveCalls, Registrations};
 use crate::media_rt::{BoundLeg, LegCounters, LegKey, LegRemote, MediaEngine, MediaEvent, Room};
 use crate::recording::{Recorder, RecorderHandle};
@@ -41,6 +45,33 @@ pub enum Command {
         /// Where the answer goes.
         reply: ControlReply,
     },
+    /// An agent asks for a state (available, idle, logged out).
+    AgentState {
+        /// The agent.
+        agent: AgentId,
+        /// What they ask for.
+        requested: Requested,
+        /// Where the answer goes: the agent's view.
+        reply: oneshot::Sender<Result<AgentView, CcError>>,
+    },
+    /// An agent gives the wrap-up of a contact.
+    WrapUp {
+        /// The agent.
+        agent: AgentId,
+        /// The contact.
+        contact: ContactId,
+        /// The reasons.
+        reasons: Vec<String>,
+        /// Where the answer goes: the agent's view.
+        reply: oneshot::Sender<Result<AgentView, CcError>>,
+    },
+    /// An agent's state and pending offers.
+    Agent {
+        /// The agent.
+        agent: AgentId,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<AgentView, CcError>>,
+    },
     /// An agent places a call.
     Originate {
         /// The agent (a user name), whose phone rings first.
@@ -50,6 +81,36 @@ pub enum Command {
         /// Where the answer goes.
         reply: ControlReply,
     },
+}
+
+/// An agent as the API shows them: state, pending offers (in the order the
+/// desktop lists them), what they owe a wrap-up for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AgentView {
+    /// The agent.
+    pub id: AgentId,
+    /// Their state.
+    pub state: crate::contact::AgentState,
+    /// Offers ringing, e-mail first, calls last, earliest first within one.
+    pub offers: Vec<OfferView>,
+    /// How many offers are pending (a desktop shows "1–5 of N").
+    pub offers_total: usize,
+    /// Contacts whose wrap-up is owed.
+    pub wrap_up_owed: Vec<ContactId>,
+}
+
+/// The contact centre as the runtime drives it beside the call core: which
+/// contact is which call, and which offer rings on it.
+struct Centre {
+    cc: ContactCentre,
+    /// Entry point id → the queue its contacts wait in.
+    entry_queues: HashMap<String, crate::contact::QueueId>,
+    call_of: HashMap<ContactId, CallId>,
+    contact_of: HashMap<CallId, ContactId>,
+    /// The offer ringing on a call, and to whom.
+    offer_on: HashMap<CallId, (OfferId, AgentId)>,
+    /// Agents whose phone is registered.
+    registered: std::collections::HashSet<String>,
 }
 
 /// One leg's media as the runtime holds it.
@@ -86,6 +147,7 @@ pub struct Runtime {
     rooms: HashMap<u64, CallId>,
     /// Ports the runtime could not bind, to report to the core.
     bind_failures: Vec<LegId>,
+    centre: Centre,
 }
 
 impl Runtime {
@@ -97,7 +159,14 @@ impl Runtime {
         registrations: Registrations,
         store: StoreHandle,
         media_ip: IpAddr,
+        cc: ContactCentre,
     ) -> Runtime {
+        let entry_queues = cc
+            .directory()
+            .entry_points
+            .values()
+            .map(|e| (e.id.0.clone(), e.queue.clone()))
+            .collect();
         Runtime {
             core,
             media,
@@ -110,6 +179,14 @@ impl Runtime {
             calls: HashMap::new(),
             rooms: HashMap::new(),
             bind_failures: Vec::new(),
+            centre: Centre {
+                cc,
+                entry_queues,
+                call_of: HashMap::new(),
+                contact_of: HashMap::new(),
+                offer_on: HashMap::new(),
+                registered: Default::default(),
+            },
         }
     }
 
@@ -128,19 +205,129 @@ impl Runtime {
     /// back (which may ask for more).
     fn flush(&mut self, now: Instant, ep: &mut Endpoint) {
         for _ in 0..64 {
+            let mut busy = false;
             while let Some(output) = self.core.poll_output() {
-                self.carry_out(output);
-            }
-            if self.bind_failures.is_empty() {
-                return;
+                busy = true;
+                self.carry_out(now, output);
             }
             for leg in std::mem::take(&mut self.bind_failures) {
+                busy = true;
                 self.core.on_bind_failed(now, leg, ep);
+            }
+            while let Some(output) = self.centre.cc.poll_output() {
+                busy = true;
+                self.centre_output(now, output, ep);
+            }
+            if !busy {
+                return;
             }
         }
     }
 
-    fn carry_out(&mut self, output: Output) {
+    /// What the contact centre asks: ring an agent for a queued call, stop
+    /// the ringing, and what the desktops and records will be told.
+    fn centre_output(&mut self, now: Instant, output: crate::contact::Output, ep: &mut Endpoint) {
+        use crate::contact::Output as C;
+        match output {
+            C::Offer(offer) => {
+                let Some(&call) = self.centre.call_of.get(&offer.contact) else {
+                    let _ = self.centre.cc.refuse(now, offer.offer);
+                    return;
+                };
+                tracing::info!(%call, agent = %offer.agent, offer = %offer.offer, "offer");
+                self.centre
+                    .offer_on
+                    .insert(call, (offer.offer, offer.agent.clone()));
+                if let Err(e) = self.core.offer_agent(now, call, &offer.agent.0, ep) {
+                    tracing::warn!(%call, "offer cannot ring: {e:?}");
+                    self.centre.offer_on.remove(&call);
+                    let _ = self.centre.cc.refuse(now, offer.offer);
+                }
+            }
+            C::Revoke {
+                offer,
+                contact,
+                agent,
+                reason,
+            } => {
+                tracing::info!(%contact, %agent, %offer, ?reason, "offer taken back");
+                let Some(&call) = self.centre.call_of.get(&contact) else {
+                    return;
+                };
+                if self.centre.offer_on.get(&call).map(|o| o.0) == Some(offer) {
+                    self.centre.offer_on.remove(&call);
+                    if reason == Revoked::NoAnswer {
+                        self.core.withdraw_offer(now, call, ep);
+                    }
+                }
+            }
+            C::Assigned { contact, agent, .. } => {
+                tracing::info!(%contact, %agent, "contact assigned");
+            }
+            C::AgentState(change) => {
+                tracing::info!(agent = %change.agent, state = ?change.state, "agent state");
+            }
+            C::Record(record) => {
+                tracing::info!(contact = %record.id, abandoned = record.abandoned, wrap_up = ?record.wrap_up, "contact finished");
+                if let Some(call) = self.centre.call_of.remove(&record.id) {
+                    self.centre.contact_of.remove(&call);
+                    self.centre.offer_on.remove(&call);
+                }
+            }
+        }
+    }
+
+    /// A call event of a queued call, for the contact centre.
+    fn call_event_to_centre(&mut self, now: Instant, call: CallId, event: &CallEventView) {
+        let Some(&contact) = self.centre.contact_of.get(&call) else {
+            return;
+        };
+        match event {
+            CallEventView::Connected => {
+                if let Some((offer, _)) = self.centre.offer_on.remove(&call) {
+                    if self.centre.cc.accept(now, offer).is_err() {
+                        // Answered after RONA took the offer back: the call
+                        // core still bridged it; the contact centre knows
+                        // nothing of it, so it is left to the agent to end.
+                        tracing::warn!(%call, %offer, "answered after the offer was taken back");
+                    }
+                }
+            }
+            // Only the offer ringing now: a withdrawn one's failure comes
+            // back after the next agent's offer was made.
+            CallEventView::OfferFailed { user, .. }
+                if self
+                    .centre
+                    .offer_on
+                    .get(&call)
+                    .is_some_and(|o| o.1 .0 == *user) =>
+            {
+                if let Some((offer, _)) = self.centre.offer_on.remove(&call) {
+                    let _ = self.centre.cc.refuse(now, offer);
+                }
+            }
+            CallEventView::WrapUp { .. } => self.centre.cc.ended(now, contact),
+            CallEventView::Ended { .. } => self.centre.cc.customer_left(now, contact),
+            _ => {}
+        }
+    }
+
+    fn agent_view(&self, agent: &AgentId) -> Result<AgentView, CcError> {
+        let cc = &self.centre.cc;
+        let state = cc
+            .agent_state(agent)
+            .ok_or_else(|| CcError::NotFound(format!("no agent {agent}")))?;
+        let offers = cc.pending_offers(agent);
+        Ok(AgentView {
+            id: agent.clone(),
+            state,
+            offers_total: offers.len(),
+            offers,
+            wrap_up_owed: cc.wrap_up_owed(agent),
+        })
+    }
+
+    fn carry_out(&mut self, now: Instant, output: Output) {
         match output {
             Output::Media(op) => self.media_op(op),
             Output::Publish { view, legs } => {
@@ -161,14 +348,55 @@ impl Runtime {
             }
             Output::Event { call, event } => {
                 tracing::debug!(%call, ?event, "call event");
+                self.call_event_to_centre(now, call, &event);
             }
-            Output::Registrations(views) => self.registrations.set(views),
+            Output::Registrations(views) => {
+                let registered: std::collections::HashSet<String> = views
+                    .iter()
+                    .filter_map(|v| {
+                        let user = v.aor.strip_prefix("sip:")?.split('@').next()?;
+                        Some(user.to_string())
+                    })
+                    .collect();
+                let agents: Vec<AgentId> =
+                    self.centre.cc.directory().agents.keys().cloned().collect();
+                for a in agents {
+                    let now_reg = registered.contains(&a.0);
+                    if now_reg != self.centre.registered.contains(&a.0) {
+                        self.centre.cc.set_reachable(now, &a, now_reg);
+                    }
+                }
+                self.centre.registered = registered;
+                self.registrations.set(views);
+            }
             Output::Queued {
-                call, entry_point, ..
+                call,
+                entry_point,
+                number,
+                name,
             } => {
-                // No contact-centre directory is configured yet, so no
-                // entry point routes here (docs/contact-centre.md).
-                tracing::warn!(%call, entry_point, "queued call with no contact centre");
+                let Some(queue) = self.centre.entry_queues.get(&entry_point).cloned() else {
+                    tracing::warn!(%call, entry_point, "entry point with no queue");
+                    return;
+                };
+                let arrival = Arrival {
+                    queue,
+                    entry_point: Some(entry_point.as_str().into()),
+                    customer: Customer {
+                        number: Some(number),
+                        name,
+                        email: None,
+                    },
+                    variables: Default::default(),
+                };
+                match self.centre.cc.arrive(now, arrival) {
+                    Ok(contact) => {
+                        tracing::info!(%call, %contact, entry_point, "queued");
+                        self.centre.call_of.insert(contact, call);
+                        self.centre.contact_of.insert(call, contact);
+                    }
+                    Err(e) => tracing::warn!(%call, "cannot queue: {e:?}"),
+                }
             }
         }
     }
@@ -363,6 +591,39 @@ impl crate::sip_driver::TransactionUser for Runtime {
                 let _ = reply.send(result);
                 return;
             }
+            Command::AgentState {
+                agent,
+                requested,
+                reply,
+            } => {
+                let result = self
+                    .centre
+                    .cc
+                    .set_state(now, &agent, requested)
+                    .and_then(|()| self.agent_view(&agent));
+                self.flush(now, ep);
+                let _ = reply.send(result);
+                return;
+            }
+            Command::WrapUp {
+                agent,
+                contact,
+                reasons,
+                reply,
+            } => {
+                let result = self
+                    .centre
+                    .cc
+                    .wrap_up(now, &agent, contact, reasons)
+                    .and_then(|()| self.agent_view(&agent));
+                self.flush(now, ep);
+                let _ = reply.send(result);
+                return;
+            }
+            Command::Agent { agent, reply } => {
+                let _ = reply.send(self.agent_view(&agent));
+                return;
+            }
             Command::Originate {
                 agent,
                 target,
@@ -379,11 +640,15 @@ impl crate::sip_driver::TransactionUser for Runtime {
 
     fn handle_timeout(&mut self, now: Instant, ep: &mut Endpoint) {
         self.core.handle_timeout(now, ep);
+        self.centre.cc.handle_timeout(now);
         self.flush(now, ep);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.core.poll_timeout()
+        [self.core.poll_timeout(), self.centre.cc.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn is_finished(&self) -> bool {

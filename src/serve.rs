@@ -110,9 +110,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|u| (u.name.clone(), u.password.clone()))
                 .collect(),
-            // Entry points come with the contact centre's directory (not
-            // configured yet: docs/contact-centre.md).
-            entry_points: Default::default(),
+            entry_points: config
+                .contact_centre
+                .entry_points
+                .iter()
+                .map(|e| (e.address.clone(), e.id.0.clone()))
+                .collect(),
             expiry: ExpiryPolicy {
                 min: config.sip.min_expires,
                 max: config.sip.max_expires,
@@ -147,6 +150,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ports,
         rand::random(),
     );
+    let mut directory = config
+        .contact_centre
+        .directory()
+        .map_err(|e| anyhow::anyhow!("[contact_centre]: {e}"))?;
+    directory.agents.retain(|id, _| {
+        let user = config.users.iter().any(|u| u.name == id.0);
+        if !user {
+            tracing::warn!(agent = %id, "contact-centre agent is not a [[users]] name: left out");
+        }
+        user
+    });
+    let centre = crate::contact::ContactCentre::new(directory, (epoch_instant, epoch_unix_ms))
+        .map_err(|e| anyhow::anyhow!("[contact_centre]: {e}"))?;
     let runtime = Runtime::new(
         core,
         media.clone(),
@@ -154,6 +170,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registrations.clone(),
         store.clone(),
         advertised.ip(),
+        centre,
     );
 
     let recorder = crate::recording::Recorder::spawn(

@@ -256,6 +256,9 @@ fn request_bodies_and_response_shapes_match_the_serde_types() {
         ("Registration", "src/view.rs", "RegistrationView"),
         ("Recording", "src/api/recordings.rs", "RecordingView"),
         ("PauseSpan", "src/view.rs", "PauseSpan"),
+        ("AgentView", "src/runtime.rs", "AgentView"),
+        ("WrapUpBody", "src/api/agents.rs", "WrapUpBody"),
+        ("Offer", "src/contact/mod.rs", "OfferView"),
     ];
     for (name, file, rust) in pairs {
         assert_eq!(

@@ -61,6 +61,22 @@ impl From<ControlError> for ApiError {
     }
 }
 
+impl From<crate::contact::CcError> for ApiError {
+    fn from(e: crate::contact::CcError) -> ApiError {
+        use crate::contact::CcError;
+        match e {
+            CcError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            CcError::BadRequest(m) => ApiError::bad_request(m),
+            CcError::Refused { rule, message } => ApiError {
+                status: StatusCode::CONFLICT,
+                error: message,
+                rule: Some(rule.to_string()),
+                action: None,
+            },
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, Json(self)).into_response()

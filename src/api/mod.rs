@@ -9,6 +9,7 @@
 //! The API reads views the call core publishes (`crate::live`) and sends
 //! commands to the core's task; it never touches a call itself.
 
+mod agents;
 mod calls;
 mod error;
 mod health;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(calls::routes())
+        .merge(agents::routes())
         .merge(registrations::routes())
         .merge(recordings::routes())
         // Added after the routes: it applies to the method routers that exist.

@@ -42,7 +42,11 @@ pub enum CallEvent {
     ConsultAccepted { party: PartyId },
     /// The agent a queued call was offered to did not take it; the call
     /// waits for the next one.
-    OfferFailed { party: PartyId, reason: FailReason },
+    OfferFailed {
+        party: PartyId,
+        user: String,
+        reason: FailReason,
+    },
     /// The consulted party did not answer; told to the primary agent.
     ConsultFailed { party: PartyId, reason: FailReason },
     /// `party` now holds the Primary role.

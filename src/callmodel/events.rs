@@ -72,7 +72,12 @@ impl CallModel {
         match self.phase {
             Phase::Dialing { queued: true, .. } => {
                 // The call waits for the next agent.
-                self.event(CallEvent::OfferFailed { party: id, reason });
+                let user = p.kind.agent_user().unwrap_or_default().to_string();
+                self.event(CallEvent::OfferFailed {
+                    party: id,
+                    user,
+                    reason,
+                });
                 self.push(Effect::Media);
             }
             Phase::Dialing { blind: true, .. } => {

@@ -100,7 +100,11 @@ pub enum CallEventView {
     /// Everybody answered: the call is up.
     Connected,
     /// The agent a queued call was offered to did not take it.
-    OfferFailed { party: PartyId, reason: FailReason },
+    OfferFailed {
+        party: PartyId,
+        user: String,
+        reason: FailReason,
+    },
     /// The consulted party answered.
     ConsultAccepted { party: PartyId },
     /// The consulted party did not answer.
@@ -132,9 +136,15 @@ impl CallEventView {
     pub fn of(event: &CallEvent, to_unix_ms: impl Fn(Instant) -> u64) -> CallEventView {
         match event.clone() {
             CallEvent::Connected => CallEventView::Connected,
-            CallEvent::OfferFailed { party, reason } => {
-                CallEventView::OfferFailed { party, reason }
-            }
+            CallEvent::OfferFailed {
+                party,
+                user,
+                reason,
+            } => CallEventView::OfferFailed {
+                party,
+                user,
+                reason,
+            },
             CallEvent::ConsultAccepted { party } => CallEventView::ConsultAccepted { party },
             CallEvent::ConsultFailed { party, reason } => {
                 CallEventView::ConsultFailed { party, reason }

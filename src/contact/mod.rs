@@ -30,8 +30,24 @@ use std::time::Instant;
 
 /// A contact of this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct ContactId(pub u64);
+
+impl From<ContactId> for String {
+    fn from(id: ContactId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for ContactId {
+    type Error = String;
+    fn try_from(s: String) -> Result<ContactId, String> {
+        s.strip_prefix('k')
+            .and_then(|n| n.parse().ok())
+            .map(ContactId)
+            .ok_or_else(|| format!("{s:?} is not a contact id (k<number>)"))
+    }
+}
 
 impl fmt::Display for ContactId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,8 +57,24 @@ impl fmt::Display for ContactId {
 
 /// One offer of a contact to an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
 pub struct OfferId(pub u64);
+
+impl From<OfferId> for String {
+    fn from(id: OfferId) -> String {
+        id.to_string()
+    }
+}
+
+impl TryFrom<String> for OfferId {
+    type Error = String;
+    fn try_from(s: String) -> Result<OfferId, String> {
+        s.strip_prefix('o')
+            .and_then(|n| n.parse().ok())
+            .map(OfferId)
+            .ok_or_else(|| format!("{s:?} is not an offer id (o<number>)"))
+    }
+}
 
 impl fmt::Display for OfferId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -451,6 +483,14 @@ impl ContactCentre {
         self.agents
             .get(id)
             .map(|a| a.history.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The contacts an agent owes a wrap-up for.
+    pub fn wrap_up_owed(&self, id: &AgentId) -> Vec<ContactId> {
+        self.agents
+            .get(id)
+            .map(|a| a.wrap_ups.clone())
             .unwrap_or_default()
     }
 
