@@ -231,17 +231,25 @@ impl Runtime {
         match output {
             C::Offer(offer) => {
                 let Some(&call) = self.centre.call_of.get(&offer.contact) else {
-                    let _ = self.centre.cc.refuse(now, offer.offer);
+                    // Its call is gone: the customer left, not the agent.
+                    self.centre.cc.customer_left(now, offer.contact);
                     return;
                 };
                 tracing::info!(%call, agent = %offer.agent, offer = %offer.offer, "offer");
                 self.centre
                     .offer_on
                     .insert(call, (offer.offer, offer.agent.clone()));
-                if let Err(e) = self.core.offer_agent(now, call, &offer.agent.0, ep) {
-                    tracing::warn!(%call, "offer cannot ring: {e:?}");
-                    self.centre.offer_on.remove(&call);
-                    let _ = self.centre.cc.refuse(now, offer.offer);
+                match self.core.offer_agent(now, call, &offer.agent.0, ep) {
+                    Ok(()) => {}
+                    Err(ControlError::NotFound(_)) => {
+                        self.centre.offer_on.remove(&call);
+                        self.centre.cc.customer_left(now, offer.contact);
+                    }
+                    Err(e) => {
+                        tracing::warn!(%call, "offer cannot ring: {e:?}");
+                        self.centre.offer_on.remove(&call);
+                        let _ = self.centre.cc.refuse(now, offer.offer);
+                    }
                 }
             }
             C::Revoke {
