@@ -111,6 +111,8 @@ struct Centre {
     offer_on: HashMap<CallId, (OfferId, AgentId)>,
     /// Agents whose phone is registered.
     registered: std::collections::HashSet<String>,
+    /// Distinguishes this process's contacts in the store.
+    run_id: String,
 }
 
 /// One leg's media as the runtime holds it.
@@ -160,6 +162,7 @@ impl Runtime {
         store: StoreHandle,
         media_ip: IpAddr,
         cc: ContactCentre,
+        run_id: String,
     ) -> Runtime {
         let entry_queues = cc
             .directory()
@@ -186,6 +189,7 @@ impl Runtime {
                 contact_of: HashMap::new(),
                 offer_on: HashMap::new(),
                 registered: Default::default(),
+                run_id,
             },
         }
     }
@@ -274,8 +278,30 @@ impl Runtime {
             }
             C::AgentState(change) => {
                 tracing::info!(agent = %change.agent, state = ?change.state, "agent state");
+                self.store.write(crate::store::Write::AgentState {
+                    agent: change.agent.0.clone(),
+                    at: change.at_unix_ms as i64,
+                    state: serde_json::to_string(&change.state).unwrap_or_default(),
+                });
             }
             C::Record(record) => {
+                self.store.write(crate::store::Write::InsertContact(
+                    crate::store::ContactRow {
+                        id: format!("{}-{}", self.centre.run_id, record.id),
+                        channel: to_json(&record.channel).trim_matches('"').to_string(),
+                        queue: record.queue.0.clone(),
+                        entry_point: record.entry_point.as_ref().map(|e| e.0.clone()),
+                        arrived_at: record.arrived_at_unix_ms as i64,
+                        agent: record.agent.as_ref().map(|a| a.0.clone()),
+                        answered_at: record.answered_at_unix_ms.map(|t| t as i64),
+                        ended_at: record.ended_at_unix_ms.map(|t| t as i64),
+                        abandoned: record.abandoned,
+                        wrap_up: to_json(&record.wrap_up),
+                        wrap_up_ms: record.wrap_up_ms.map(|t| t as i64),
+                        wrap_up_timed_out: record.wrap_up_timed_out,
+                        offers: to_json(&record.offers),
+                    },
+                ));
                 tracing::info!(contact = %record.id, abandoned = record.abandoned, wrap_up = ?record.wrap_up, "contact finished");
                 if let Some(call) = self.centre.call_of.remove(&record.id) {
                     self.centre.contact_of.remove(&call);
@@ -662,4 +688,9 @@ impl crate::sip_driver::TransactionUser for Runtime {
     fn is_finished(&self) -> bool {
         self.core.is_finished()
     }
+}
+
+/// A record's part as JSON, for the store.
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }

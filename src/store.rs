@@ -66,6 +66,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX recordings_call ON recordings (call_id);
     CREATE INDEX recordings_started ON recordings (started_at);
 ",
+    "
+    CREATE TABLE contacts (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        entry_point TEXT,
+        arrived_at INTEGER NOT NULL,
+        agent TEXT,
+        answered_at INTEGER,
+        ended_at INTEGER,
+        abandoned INTEGER NOT NULL,
+        wrap_up TEXT NOT NULL,
+        wrap_up_ms INTEGER,
+        wrap_up_timed_out INTEGER NOT NULL,
+        offers TEXT NOT NULL
+    );
+    CREATE INDEX contacts_arrived ON contacts (arrived_at);
+    CREATE TABLE agent_states (
+        agent TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE INDEX agent_states_agent ON agent_states (agent, at);
+",
 ];
 
 /// A registrar binding (RFC 3261 §10.3). Call-ID and CSeq are kept so a REGISTER
@@ -112,6 +136,28 @@ pub struct RecordingRecord {
     pub bytes: i64,
 }
 
+/// A finished contact (`contacts` table): the contact centre's record, with
+/// its wrap-up reasons and offers as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    /// This process's run and the contact (`1764…-k7`).
+    pub id: String,
+    pub channel: String,
+    pub queue: String,
+    pub entry_point: Option<String>,
+    pub arrived_at: i64,
+    pub agent: Option<String>,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub abandoned: bool,
+    /// JSON array of reasons.
+    pub wrap_up: String,
+    pub wrap_up_ms: Option<i64>,
+    pub wrap_up_timed_out: bool,
+    /// JSON array of `{agent, at_unix_ms, outcome}`.
+    pub offers: String,
+}
+
 /// One change to the store, as queued to the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Write {
@@ -135,6 +181,13 @@ pub enum Write {
         end_reason: String,
     },
     InsertRecording(RecordingRecord),
+    InsertContact(ContactRow),
+    AgentState {
+        agent: String,
+        at: i64,
+        /// JSON of the state (`{"state": "idle", "reason": "lunch"}`).
+        state: String,
+    },
     RecordingEnded {
         id: String,
         ended_at: i64,
@@ -260,6 +313,42 @@ impl Store {
         Ok(stmt.query_row([id], recording_record).optional()?)
     }
 
+    /// Finished contacts, newest first.
+    pub fn list_contacts(&self, limit: usize) -> anyhow::Result<Vec<ContactRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, channel, queue, entry_point, arrived_at, agent, answered_at, ended_at,
+                    abandoned, wrap_up, wrap_up_ms, wrap_up_timed_out, offers
+             FROM contacts ORDER BY arrived_at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(ContactRow {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                queue: r.get(2)?,
+                entry_point: r.get(3)?,
+                arrived_at: r.get(4)?,
+                agent: r.get(5)?,
+                answered_at: r.get(6)?,
+                ended_at: r.get(7)?,
+                abandoned: r.get(8)?,
+                wrap_up: r.get(9)?,
+                wrap_up_ms: r.get(10)?,
+                wrap_up_timed_out: r.get(11)?,
+                offers: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An agent's state changes, oldest first: (Unix ms, state as JSON).
+    pub fn agent_states(&self, agent: &str) -> anyhow::Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, state FROM agent_states WHERE agent = ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt.query_map([agent], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn count_calls(&self) -> anyhow::Result<u64> {
         Ok(self
             .conn
@@ -347,6 +436,17 @@ fn execute(conn: &Connection, write: &Write) -> rusqlite::Result<usize> {
             .execute(params![
                 r.id, r.call_id, r.path, r.started_at, r.ended_at, r.duration_ms, r.pauses, r.bytes
             ]),
+        Write::InsertContact(c) => conn
+            .prepare_cached(
+                "INSERT INTO contacts VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                c.id, c.channel, c.queue, c.entry_point, c.arrived_at, c.agent, c.answered_at,
+                c.ended_at, c.abandoned, c.wrap_up, c.wrap_up_ms, c.wrap_up_timed_out, c.offers
+            ]),
+        Write::AgentState { agent, at, state } => conn
+            .prepare_cached("INSERT INTO agent_states VALUES (?1, ?2, ?3)")?
+            .execute(params![agent, at, state]),
         Write::RecordingEnded { id, ended_at, duration_ms, pauses, bytes } => conn
             .prepare_cached(
                 "UPDATE recordings SET ended_at = ?2, duration_ms = ?3, pauses = ?4, bytes = ?5
@@ -509,5 +609,41 @@ pub(super) mod tests {
         drop(store);
         let err = Store::open(dir.path()).err().unwrap();
         assert!(format!("{err:#}").contains("schema version 99"), "{err:#}");
+    }
+
+    #[test]
+    fn contacts_and_agent_states_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let row = ContactRow {
+            id: "1-k1".into(),
+            channel: "voice".into(),
+            queue: "support".into(),
+            entry_point: Some("support".into()),
+            arrived_at: 1_000,
+            agent: Some("agent1".into()),
+            answered_at: Some(2_000),
+            ended_at: Some(9_000),
+            abandoned: false,
+            wrap_up: r#"["resolved"]"#.into(),
+            wrap_up_ms: Some(4_000),
+            wrap_up_timed_out: false,
+            offers: "[]".into(),
+        };
+        store.apply(&Write::InsertContact(row.clone())).unwrap();
+        for (at, state) in [(1_500, "reserved"), (2_000, "busy")] {
+            let w = Write::AgentState {
+                agent: "agent1".into(),
+                at,
+                state: format!(r#"{{"state":"{state}"}}"#),
+            };
+            store.apply(&w).unwrap();
+        }
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.list_contacts(10).unwrap(), [row]);
+        let states = store.agent_states("agent1").unwrap();
+        assert_eq!(states.len(), 2);
+        assert_eq!(states[1], (2_000, r#"{"state":"busy"}"#.to_string()));
     }
 }

@@ -153,6 +153,41 @@ fn an_entry_point_call_goes_to_the_longest_idle_agent_and_rona_passes_it_on() {
     // agent1 stays idle (RONA) until it sets itself available.
     assert_eq!(agent(&lab, "agent1")["state"]["reason"], "rona");
     assert_eq!(lab.sotto.get("/v1/agents/nobody").status, 404);
+
+    // The contact's record and the agents' state changes are in the store.
+    let db = lab.sotto.data_dir().join("sotto.db");
+    let row = common::poll_until(WAIT, || {
+        let conn = rusqlite::Connection::open(&db).ok()?;
+        conn.query_row(
+            "SELECT agent, abandoned, wrap_up, offers FROM contacts",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .ok()
+    });
+    let (who, abandoned, wrap_up, offers) = row.expect("the contact's record is stored");
+    assert_eq!((who.as_str(), abandoned), ("agent2", false));
+    assert_eq!(wrap_up, r#"["resolved"]"#);
+    let offers: Value = serde_json::from_str(&offers).unwrap();
+    assert_eq!(offers[0]["agent"], "agent1");
+    assert_eq!(offers[0]["outcome"], json!({"revoked": "no-answer"}));
+    assert_eq!(offers[1]["outcome"], "accepted");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rona: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM agent_states WHERE agent = 'agent1' AND state LIKE '%rona%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(rona >= 1, "agent1's RONA is in its state history");
 }
 
 #[test]
