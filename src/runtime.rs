@@ -162,8 +162,9 @@ impl Runtime {
         store: StoreHandle,
         media_ip: IpAddr,
         cc: ContactCentre,
-        run_id: String,
     ) -> Runtime {
+        // The same run id as the call core's records: the epoch's wall time.
+        let run_id = cc.epoch_unix_ms().to_string();
         let entry_queues = cc
             .directory()
             .entry_points
@@ -285,23 +286,24 @@ impl Runtime {
                 });
             }
             C::Record(record) => {
-                self.store.write(crate::store::Write::InsertContact(
-                    crate::store::ContactRow {
-                        id: format!("{}-{}", self.centre.run_id, record.id),
-                        channel: to_json(&record.channel).trim_matches('"').to_string(),
-                        queue: record.queue.0.clone(),
-                        entry_point: record.entry_point.as_ref().map(|e| e.0.clone()),
-                        arrived_at: record.arrived_at_unix_ms as i64,
-                        agent: record.agent.as_ref().map(|a| a.0.clone()),
-                        answered_at: record.answered_at_unix_ms.map(|t| t as i64),
-                        ended_at: record.ended_at_unix_ms.map(|t| t as i64),
-                        abandoned: record.abandoned,
-                        wrap_up: to_json(&record.wrap_up),
-                        wrap_up_ms: record.wrap_up_ms.map(|t| t as i64),
-                        wrap_up_timed_out: record.wrap_up_timed_out,
-                        offers: to_json(&record.offers),
-                    },
-                ));
+                self.store
+                    .write(crate::store::Write::InsertContact(Box::new(
+                        crate::store::ContactRow {
+                            id: format!("{}-{}", self.centre.run_id, record.id),
+                            channel: to_json(&record.channel).trim_matches('"').to_string(),
+                            queue: record.queue.0.clone(),
+                            entry_point: record.entry_point.as_ref().map(|e| e.0.clone()),
+                            arrived_at: record.arrived_at_unix_ms as i64,
+                            agent: record.agent.as_ref().map(|a| a.0.clone()),
+                            answered_at: record.answered_at_unix_ms.map(|t| t as i64),
+                            ended_at: record.ended_at_unix_ms.map(|t| t as i64),
+                            abandoned: record.abandoned,
+                            wrap_up: to_json(&record.wrap_up),
+                            wrap_up_ms: record.wrap_up_ms.map(|t| t as i64),
+                            wrap_up_timed_out: record.wrap_up_timed_out,
+                            offers: to_json(&record.offers),
+                        },
+                    )));
                 tracing::info!(contact = %record.id, abandoned = record.abandoned, wrap_up = ?record.wrap_up, "contact finished");
                 if let Some(call) = self.centre.call_of.remove(&record.id) {
                     self.centre.contact_of.remove(&call);

@@ -171,7 +171,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         advertised.ip(),
         centre,
-        epoch_unix_ms.to_string(),
     );
 
     let recorder = crate::recording::Recorder::spawn(

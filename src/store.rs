@@ -181,7 +181,7 @@ pub enum Write {
         end_reason: String,
     },
     InsertRecording(RecordingRecord),
-    InsertContact(ContactRow),
+    InsertContact(Box<ContactRow>),
     AgentState {
         agent: String,
         at: i64,
@@ -630,7 +630,9 @@ pub(super) mod tests {
             wrap_up_timed_out: false,
             offers: "[]".into(),
         };
-        store.apply(&Write::InsertContact(row.clone())).unwrap();
+        store
+            .apply(&Write::InsertContact(Box::new(row.clone())))
+            .unwrap();
         for (at, state) in [(1_500, "reserved"), (2_000, "busy")] {
             let w = Write::AgentState {
                 agent: "agent1".into(),

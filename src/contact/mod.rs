@@ -448,6 +448,11 @@ impl ContactCentre {
         })
     }
 
+    /// The Unix milliseconds its epoch instant stands for.
+    pub fn epoch_unix_ms(&self) -> u64 {
+        self.epoch.1
+    }
+
     /// The directory it routes with.
     pub fn directory(&self) -> &Directory {
         &self.dir
