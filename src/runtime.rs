@@ -65,6 +65,11 @@ pub enum Command {
         /// Where the answer goes: the agent's view.
         reply: oneshot::Sender<Result<AgentView, CcError>>,
     },
+    /// The contact centre's figures (for `/metrics`).
+    CentreStats {
+        /// Where the answer goes.
+        reply: oneshot::Sender<crate::contact::Stats>,
+    },
     /// An agent's state and pending offers.
     Agent {
         /// The agent.
@@ -654,6 +659,10 @@ impl crate::sip_driver::TransactionUser for Runtime {
                     .and_then(|()| self.agent_view(&agent));
                 self.flush(now, ep);
                 let _ = reply.send(result);
+                return;
+            }
+            Command::CentreStats { reply } => {
+                let _ = reply.send(self.centre.cc.stats(now));
                 return;
             }
             Command::Agent { agent, reply } => {

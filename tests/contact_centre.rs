@@ -154,6 +154,18 @@ fn an_entry_point_call_goes_to_the_longest_idle_agent_and_rona_passes_it_on() {
     assert_eq!(agent(&lab, "agent1")["state"]["reason"], "rona");
     assert_eq!(lab.sotto.get("/v1/agents/nobody").status, 404);
 
+    // Queue metrics: two offers, one RONA, one answered, nobody waiting.
+    let metrics = lab.sotto.get("/metrics").text();
+    for line in [
+        "sotto_queue_offered_total{queue=\"support\"} 2",
+        "sotto_queue_rona_total{queue=\"support\"} 1",
+        "sotto_queue_answered_total{queue=\"support\"} 1",
+        "sotto_queue_waiting{queue=\"support\"} 0",
+        "sotto_agents{state=\"idle\"} 1",
+    ] {
+        assert!(metrics.contains(line), "no {line} in\n{metrics}");
+    }
+
     // The contact's record and the agents' state changes are in the store.
     let db = lab.sotto.data_dir().join("sotto.db");
     let row = common::poll_until(WAIT, || {

@@ -153,6 +153,7 @@ async fn render(State(state): State<AppState>) -> Response {
             }
         }
     }
+    centre(&state, &mut out).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -161,4 +162,73 @@ async fn render(State(state): State<AppState>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// The contact centre's queues and agents, asked of its task (a scrape every
+/// few seconds costs one round trip; nothing is computed per call).
+async fn centre(state: &AppState, out: &mut String) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if !state
+        .control
+        .send(crate::runtime::Command::CentreStats { reply: tx })
+    {
+        return;
+    }
+    let Ok(Ok(stats)) = tokio::time::timeout(std::time::Duration::from_secs(2), rx).await else {
+        return;
+    };
+    let per_queue: [Family<crate::contact::QueueStats>; 6] = [
+        (
+            "sotto_queue_waiting",
+            "gauge",
+            "Contacts waiting in a queue (an offer ringing included).",
+            |q| q.waiting,
+        ),
+        (
+            "sotto_queue_offered_total",
+            "counter",
+            "Offers made from a queue.",
+            |q| q.offered,
+        ),
+        (
+            "sotto_queue_answered_total",
+            "counter",
+            "Offers accepted.",
+            |q| q.answered,
+        ),
+        (
+            "sotto_queue_abandoned_total",
+            "counter",
+            "Contacts whose customer left before an agent took them.",
+            |q| q.abandoned,
+        ),
+        (
+            "sotto_queue_rona_total",
+            "counter",
+            "Offers not taken in time or refused (RONA).",
+            |q| q.rona,
+        ),
+        (
+            "sotto_queue_oldest_wait_seconds",
+            "gauge",
+            "How long the oldest waiting contact has waited.",
+            |q| q.oldest_wait_ms,
+        ),
+    ];
+    for (name, kind, help, get) in per_queue {
+        family(out, name, kind, help);
+        for q in &stats.queues {
+            let v = get(q);
+            let queue = label(&q.queue);
+            if name.ends_with("_seconds") {
+                let _ = writeln!(out, "{name}{{queue=\"{queue}\"}} {:.3}", v as f64 / 1e3);
+            } else {
+                let _ = writeln!(out, "{name}{{queue=\"{queue}\"}} {v}");
+            }
+        }
+    }
+    family(out, "sotto_agents", "gauge", "Agents in each state.");
+    for (s, n) in &stats.agents {
+        let _ = writeln!(out, "sotto_agents{{state=\"{}\"}} {n}", label(s));
+    }
 }

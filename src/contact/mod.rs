@@ -380,6 +380,34 @@ struct AgentRt {
     history: VecDeque<StateChange>,
 }
 
+/// One queue's figures, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// The queue.
+    pub queue: String,
+    /// Contacts waiting now (an offer ringing counts as waiting).
+    pub waiting: u64,
+    /// How long the oldest of them has waited, in milliseconds.
+    pub oldest_wait_ms: u64,
+    /// Offers made.
+    pub offered: u64,
+    /// Offers accepted.
+    pub answered: u64,
+    /// Contacts whose customer left before an agent took them.
+    pub abandoned: u64,
+    /// Offers not taken in time or refused.
+    pub rona: u64,
+}
+
+/// The contact centre's figures, for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Per queue, by id.
+    pub queues: Vec<QueueStats>,
+    /// How many agents are in each state (`available`, `idle`, …).
+    pub agents: BTreeMap<String, u64>,
+}
+
 /// At most this many state changes are kept per agent in memory (the store
 /// keeps them all).
 const HISTORY: usize = 100;
@@ -402,6 +430,8 @@ pub struct ContactCentre {
     ready: routing::Ready,
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
     out: VecDeque<Output>,
+    /// Per queue: offered, answered, abandoned, RONA.
+    counts: HashMap<QueueId, [u64; 4]>,
     next_contact: u64,
     next_offer: u64,
 }
@@ -443,6 +473,7 @@ impl ContactCentre {
             ready,
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
+            counts: HashMap::new(),
             next_contact: 1,
             next_offer: 1,
         })
@@ -523,6 +554,56 @@ impl ContactCentre {
             .into_iter()
             .filter_map(|(_, _, o)| self.offer_view(o))
             .collect()
+    }
+
+    /// The figures `/metrics` shows, as of `now`.
+    pub fn stats(&self, now: Instant) -> Stats {
+        let mut waiting: HashMap<&QueueId, (u64, Option<Instant>)> = HashMap::new();
+        for c in self.contacts.values() {
+            if matches!(c.stage, Stage::Queued | Stage::Offered(_)) {
+                let w = waiting.entry(&c.queue).or_default();
+                w.0 += 1;
+                w.1 = Some(w.1.map_or(c.arrived, |t| t.min(c.arrived)));
+            }
+        }
+        let queues = self
+            .dir
+            .queues
+            .keys()
+            .map(|q| {
+                let (n, oldest) = waiting.get(q).copied().unwrap_or_default();
+                let [offered, answered, abandoned, rona] =
+                    self.counts.get(q).copied().unwrap_or_default();
+                QueueStats {
+                    queue: q.0.clone(),
+                    waiting: n,
+                    oldest_wait_ms: oldest
+                        .map_or(0, |t| now.saturating_duration_since(t).as_millis() as u64),
+                    offered,
+                    answered,
+                    abandoned,
+                    rona,
+                }
+            })
+            .collect();
+        let mut agents = BTreeMap::new();
+        for a in self.agents.values() {
+            let name = match &a.shown {
+                AgentState::LoggedOut => "logged-out",
+                AgentState::Available => "available",
+                AgentState::Idle { .. } => "idle",
+                AgentState::Reserved => "reserved",
+                AgentState::Busy => "busy",
+                AgentState::WrapUp => "wrap-up",
+                AgentState::Rona => "rona",
+            };
+            *agents.entry(name.to_string()).or_insert(0) += 1;
+        }
+        Stats { queues, agents }
+    }
+
+    fn count(&mut self, queue: &QueueId, what: usize) {
+        self.counts.entry(queue.clone()).or_default()[what] += 1;
     }
 
     // --- inputs -------------------------------------------------------------
@@ -645,6 +726,9 @@ impl ContactCentre {
             a.offers.retain(|x| *x != offer);
             a.offered[o.channel.index()] -= 1;
             a.active[o.channel.index()] += 1;
+        }
+        if let Some(q) = self.contacts.get(&o.contact).map(|c| c.queue.clone()) {
+            self.count(&q, 1);
         }
         if let Some(c) = self.contacts.get_mut(&o.contact) {
             c.stage = Stage::Connected;
@@ -859,6 +943,9 @@ impl ContactCentre {
             return;
         };
         self.release_offer(&o, offer);
+        if let Some(q) = self.contacts.get(&o.contact).map(|c| c.queue.clone()) {
+            self.count(&q, 3);
+        }
         self.out.push_back(Output::Revoke {
             offer,
             contact: o.contact,
@@ -899,6 +986,7 @@ impl ContactCentre {
 
     fn abandoned(&mut self, now: Instant, contact: ContactId) {
         if let Some(mut c) = self.contacts.remove(&contact) {
+            self.count(&c.queue, 2);
             c.record.abandoned = true;
             c.record.ended_at_unix_ms = Some(self.unix_ms(now));
             self.out.push_back(Output::Record(c.record));
@@ -1039,6 +1127,7 @@ impl ContactCentre {
             // Work just given: no longer the longest idle for what else waits.
             a.free_since = now;
         }
+        self.count(&queue, 0);
         let rona = self.dir.queues[&queue].rona_timeout;
         self.timers.push(Reverse((now + rona, Timer::Rona(offer))));
         if let Some(view) = self.offer_view(offer) {

@@ -267,6 +267,12 @@ fn rona_puts_the_contact_back_first_and_the_agent_idle_until_available() {
         _ => None,
     });
     assert_eq!(offered, Some(("a2".into(), k1)));
+    let stats = lab.cc.stats(lab.now);
+    let voice = stats.queues.iter().find(|q| q.queue == "voice").unwrap();
+    assert_eq!((voice.offered, voice.rona, voice.waiting), (2, 1, 2));
+    assert!(voice.oldest_wait_ms >= 300_000);
+    assert_eq!(stats.agents.get("reserved"), Some(&1));
+    assert_eq!(stats.agents.get("idle"), Some(&1));
     // a1 back to available gets the second.
     lab.cc
         .set_state(lab.now, &"a1".into(), Requested::Available)
