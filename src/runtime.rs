@@ -211,8 +211,9 @@ impl Runtime {
         self.calls.len()
     }
 
-    /// Carries out everything the core asked, then reports failed binds
-    /// back (which may ask for more).
+    /// Carries out everything the call core and the contact centre asked,
+    /// feeding each the other's news (and failed binds back to the core),
+    /// until neither asks anything more.
     fn flush(&mut self, now: Instant, ep: &mut Endpoint) {
         for _ in 0..64 {
             let mut busy = false;
