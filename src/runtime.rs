@@ -116,6 +116,10 @@ struct Centre {
     offer_on: HashMap<CallId, (OfferId, AgentId)>,
     /// Agents whose phone is registered.
     registered: std::collections::HashSet<String>,
+    /// The agents in each call under control, as its last view named them.
+    agents_in: HashMap<String, Vec<String>>,
+    /// How many calls each agent is in.
+    engaged: HashMap<String, usize>,
     /// Distinguishes this process's contacts in the store.
     run_id: String,
 }
@@ -195,6 +199,8 @@ impl Runtime {
                 contact_of: HashMap::new(),
                 offer_on: HashMap::new(),
                 registered: Default::default(),
+                agents_in: HashMap::new(),
+                engaged: HashMap::new(),
                 run_id,
             },
         }
@@ -354,6 +360,38 @@ impl Runtime {
         }
     }
 
+    /// Keeps the contact centre told which agents are in calls: a call
+    /// `call` now has `agents` in it.
+    fn engage(&mut self, now: Instant, call: &str, agents: Vec<String>) {
+        let c = &mut self.centre;
+        let before = if agents.is_empty() {
+            c.agents_in.remove(call).unwrap_or_default()
+        } else {
+            c.agents_in
+                .insert(call.to_string(), agents.clone())
+                .unwrap_or_default()
+        };
+        if before == agents {
+            return;
+        }
+        for a in &before {
+            if let Some(n) = c.engaged.get_mut(a) {
+                *n -= 1;
+                if *n == 0 {
+                    c.engaged.remove(a);
+                    c.cc.set_engaged(now, &AgentId(a.clone()), false);
+                }
+            }
+        }
+        for a in agents {
+            let n = c.engaged.entry(a.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                c.cc.set_engaged(now, &AgentId(a), true);
+            }
+        }
+    }
+
     fn agent_view(&self, agent: &AgentId) -> Result<AgentView, CcError> {
         let cc = &self.centre.cc;
         let state = cc
@@ -373,6 +411,8 @@ impl Runtime {
         match output {
             Output::Media(op) => self.media_op(op),
             Output::Publish { view, legs } => {
+                let agents = agents_of(&view);
+                self.engage(now, &view.id, agents);
                 let counters = legs
                     .iter()
                     .map(|l| {
@@ -385,6 +425,7 @@ impl Runtime {
                 self.live.insert_with_counters(*view, counters);
             }
             Output::Ended { call, record } => {
+                self.engage(now, &call.to_string(), Vec::new());
                 self.live.remove(&call.to_string());
                 self.store.record_call_start(record);
             }
@@ -705,4 +746,24 @@ impl crate::sip_driver::TransactionUser for Runtime {
 /// A record's part as JSON, for the store.
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
+}
+
+/// The agents a call's view names (its control's parties of kind agent).
+fn agents_of(view: &crate::view::CallSummary) -> Vec<String> {
+    let Some(parties) = view
+        .control
+        .as_ref()
+        .and_then(|c| c.get("parties"))
+        .and_then(|p| p.as_array())
+    else {
+        return Vec::new();
+    };
+    let mut agents: Vec<String> = parties
+        .iter()
+        .filter(|p| p["kind"] == "agent")
+        .filter_map(|p| p["user"].as_str().map(str::to_string))
+        .collect();
+    agents.sort();
+    agents.dedup();
+    agents
 }

@@ -220,3 +220,33 @@ fn a_caller_who_hangs_up_while_the_offer_rings_stops_the_ringing() {
         v["state"]["state"] == "available"
     });
 }
+
+#[test]
+fn an_agent_on_a_direct_call_is_not_offered_a_queued_one() {
+    let _turn = serial();
+    let lab = Lab::start(&[], DIRECTORY);
+    let agent1 = lab.agent("agent1", AGENT1);
+    let agent2 = lab.agent("agent2", AGENT2);
+    set_state(&lab, "agent1", json!({"state": "available"}));
+    std::thread::sleep(Duration::from_millis(50));
+    set_state(&lab, "agent2", json!({"state": "available"}));
+    // Someone dials agent1 directly: agent1, the longest idle, is now busy.
+    // (The caller's phone must live as long as its call.)
+    let caller = lab.customer();
+    let direct = caller.call(&lab.sotto.uri("agent1"));
+    direct.wait(WAIT, "agent1 answered the direct call", answered);
+    wait_agent(&lab, "agent1", "busy on the direct call", |v| {
+        v["state"]["state"] == "busy"
+    });
+    let customer = lab.customer();
+    let cust = customer.call(&lab.sotto.uri("support"));
+    cust.wait(WAIT, "answered by the queue", answered);
+    let theirs = agent2.wait_call(1, WAIT);
+    theirs.wait(WAIT, "agent2 answered", answered);
+    assert_eq!(agent1.calls().len(), 1, "agent1 only has the direct call");
+    // The direct call ends: agent1 is available again.
+    direct.hang_up();
+    wait_agent(&lab, "agent1", "available again", |v| {
+        v["state"]["state"] == "available"
+    });
+}

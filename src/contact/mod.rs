@@ -370,6 +370,9 @@ struct AgentRt {
     after_wrap_up: Option<Presence>,
     /// The agent's phone is registered (voice offers need it).
     reachable: bool,
+    /// The agent is in a call the contact centre did not offer (a direct
+    /// call, a consult): no call is offered on top of it.
+    engaged: bool,
     offered: [u8; 4],
     active: [u8; 4],
     offers: Vec<OfferId>,
@@ -451,6 +454,7 @@ impl ContactCentre {
                     presence: Presence::LoggedOut,
                     after_wrap_up: None,
                     reachable: false,
+                    engaged: false,
                     offered: [0; 4],
                     active: [0; 4],
                     offers: Vec::new(),
@@ -706,6 +710,21 @@ impl ContactCentre {
         if let Some(a) = self.agents.get_mut(id) {
             if a.reachable != reachable {
                 a.reachable = reachable;
+                self.changed(now, id);
+            }
+        }
+    }
+
+    /// Whether an agent is in a call the contact centre did not offer them
+    /// (dialled directly, consulted, placing a call): they get no call
+    /// offer meanwhile, and count as free only from its end.
+    pub fn set_engaged(&mut self, now: Instant, id: &AgentId, engaged: bool) {
+        if let Some(a) = self.agents.get_mut(id) {
+            if a.engaged != engaged {
+                a.engaged = engaged;
+                if !engaged {
+                    a.free_since = now;
+                }
                 self.changed(now, id);
             }
         }
@@ -1179,7 +1198,7 @@ fn eligible(a: &AgentRt, cap: Capacity, ch: Channel) -> bool {
     let i = ch.index();
     a.presence == Presence::Available
         && a.wrap_ups.is_empty()
-        && (ch != Channel::Voice || a.reachable)
+        && (ch != Channel::Voice || (a.reachable && !a.engaged))
         && u16::from(a.offered[i]) + u16::from(a.active[i]) < u16::from(cap.of(ch))
 }
 
@@ -1191,7 +1210,7 @@ fn shown(a: &AgentRt) -> AgentState {
     if !a.offers.is_empty() {
         return AgentState::Reserved;
     }
-    if a.active.iter().any(|n| *n > 0) {
+    if a.active.iter().any(|n| *n > 0) || a.engaged {
         return AgentState::Busy;
     }
     if !a.wrap_ups.is_empty() {

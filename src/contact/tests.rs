@@ -739,3 +739,21 @@ fn random_races_keep_every_invariant() {
     assert_eq!(live.len() + lab.records().len(), arrived);
     assert!(lab.records().len() > 100, "the run did something");
 }
+
+#[test]
+fn an_agent_in_a_call_of_their_own_gets_no_call_offer_until_it_ends() {
+    let mut lab = Lab::new(&["a1", "a2"]);
+    lab.available(&["a1", "a2"]);
+    lab.cc.set_engaged(lab.now, &"a1".into(), true);
+    assert_eq!(lab.state("a1"), AgentState::Busy);
+    lab.call("+12015550101");
+    assert_eq!(lab.offers()[0].0, "a2", "a1 is on a direct call");
+    lab.call("+12015550102");
+    assert!(lab.offers().is_empty(), "nobody else may take it");
+    lab.cc.set_engaged(lab.now, &"a1".into(), false);
+    assert_eq!(lab.offers()[0].0, "a1", "free again when the call ends");
+    // Chats still reach an agent on a call.
+    lab.cc.set_engaged(lab.now, &"a2".into(), true);
+    lab.arrive("chat", "chat-1");
+    assert_eq!(lab.offers().len(), 1);
+}
