@@ -56,8 +56,7 @@ impl CallCore {
         let Some(a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let id = CallId(self.next_call);
-        self.next_call += 1;
+        let id = self.new_call_id();
         let mut a = a;
         let model = CallModel::inbound(now, PartyKind::Customer, user.clone())
             .with_recording(self.cfg.record);
@@ -519,19 +518,10 @@ impl CallCore {
         entry_point: String,
         ep: &mut Endpoint,
     ) {
-        let Some(mut a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+        let Some(mut a) = self.answer_at_once(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let sdp = match &mut a.origin {
-            Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
-            Origin::Uac(_) => String::new(),
-        };
-        if !self.answer_a_leg(now, &mut a, &sdp, ep) {
-            self.release_media(a.media, a.rtp_port);
-            return;
-        }
-        let id = CallId(self.next_call);
-        self.next_call += 1;
+        let id = self.new_call_id();
         let model = CallModel::queued(now, PartyKind::Customer).with_recording(self.cfg.record);
         a.party = model.parties().next().map(|p| p.id);
         let (name, number) = caller_of(&request);

@@ -240,8 +240,7 @@ impl CallCore {
                 "no outbound trunk is configured (trunk.uri) for dial numbers".into(),
             ));
         }
-        let id = CallId(self.next_call);
-        self.next_call += 1;
+        let id = self.new_call_id();
         let model =
             CallModel::originate(now, agent.to_string(), target).with_recording(self.cfg.record);
         let call = Call::new(

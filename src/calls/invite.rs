@@ -150,6 +150,37 @@ impl CallCore {
         Some(leg)
     }
 
+    /// A leg for the caller's INVITE, answered 200 now (echo, queued
+    /// calls). None when it could not be: the INVITE has been answered with
+    /// the error and nothing stays bound.
+    pub(super) fn answer_at_once(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        peer: Peer,
+        offer: Option<SessionDescription>,
+        ep: &mut Endpoint,
+    ) -> Option<Leg> {
+        let mut a = self.prepare_a_leg(now, tx, request, peer, offer, ep)?;
+        let sdp = match &mut a.origin {
+            Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
+            Origin::Uac(_) => String::new(),
+        };
+        if !self.answer_a_leg(now, &mut a, &sdp, ep) {
+            self.release_media(a.media, a.rtp_port);
+            return None;
+        }
+        Some(a)
+    }
+
+    /// The next call's id.
+    pub(super) fn new_call_id(&mut self) -> CallId {
+        let id = CallId(self.next_call);
+        self.next_call += 1;
+        id
+    }
+
     fn start_echo(
         &mut self,
         now: Instant,
@@ -159,19 +190,10 @@ impl CallCore {
         offer: Option<SessionDescription>,
         ep: &mut Endpoint,
     ) {
-        let Some(mut a) = self.prepare_a_leg(now, tx, &request, peer, offer, ep) else {
+        let Some(a) = self.answer_at_once(now, tx, &request, peer, offer, ep) else {
             return;
         };
-        let sdp = match &mut a.origin {
-            Origin::Uas(u) => u.answer_sdp.take().unwrap_or_default(),
-            Origin::Uac(_) => String::new(),
-        };
-        if !self.answer_a_leg(now, &mut a, &sdp, ep) {
-            self.release_media(a.media, a.rtp_port);
-            return;
-        }
-        let id = CallId(self.next_call);
-        self.next_call += 1;
+        let id = self.new_call_id();
         let mut call = Call::new(id, Route::Echo, now, vec![a], None);
         call.codec = Some(call.legs[0].remote.codec.encoding_name().to_string());
         call.answered_at = Some(now);

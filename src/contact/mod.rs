@@ -504,7 +504,7 @@ impl ContactCentre {
     }
 
     fn unix_ms(&self, t: Instant) -> u64 {
-        self.epoch.1 + t.saturating_duration_since(self.epoch.0).as_millis() as u64
+        unix_ms(self.epoch, t)
     }
 
     fn agent_mut(&mut self, id: &AgentId) -> Result<&mut AgentRt, CcError> {
@@ -1043,8 +1043,7 @@ impl ContactCentre {
             let change = StateChange {
                 agent: id.clone(),
                 state,
-                at_unix_ms: self.epoch.1
-                    + now.saturating_duration_since(self.epoch.0).as_millis() as u64,
+                at_unix_ms: unix_ms(self.epoch, now),
             };
             if a.history.len() >= HISTORY {
                 a.history.pop_front();
@@ -1123,8 +1122,7 @@ impl ContactCentre {
         let offer = OfferId(self.next_offer);
         self.next_offer += 1;
         c.stage = Stage::Offered(offer);
-        let at_unix_ms =
-            self.epoch.1 + now.saturating_duration_since(self.epoch.0).as_millis() as u64;
+        let at_unix_ms = unix_ms(self.epoch, now);
         c.record.offers.push(OfferRecord {
             agent: agent.clone(),
             at_unix_ms,
@@ -1185,6 +1183,11 @@ impl ContactCentre {
             variables,
         })
     }
+}
+
+/// `t` as Unix milliseconds, `epoch` being an instant and its wall time.
+fn unix_ms(epoch: (Instant, u64), t: Instant) -> u64 {
+    epoch.1 + t.saturating_duration_since(epoch.0).as_millis() as u64
 }
 
 fn set_outcome(record: &mut ContactRecord, outcome: OfferOutcome) {
